@@ -1,0 +1,80 @@
+"""Secure Messaging Portal: the application factory."""
+import os
+from pathlib import Path
+
+from flask import Flask, redirect, url_for
+from flask_login import current_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None, overrides=None):
+    """Build the app.
+
+    `config` is a name from config.CONFIGS or a config class; by default the
+    `PORTAL_CONFIG` environment variable, else `development`. `overrides` is
+    a mapping laid over it (tests use it for the database URL).
+    """
+    import config as config_module
+
+    if config is None or isinstance(config, str):
+        config = config_module.config_by_name(config or os.environ.get("PORTAL_CONFIG",
+                                                                        "development"))
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+    config.validate(app.config)
+    _prepare_sqlite_folder(app)
+
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from . import auth, models  # noqa: F401  (models register their tables)
+    from .auth import loader  # noqa: F401  (user loader and unauthorised handler)
+
+    from .account import bp as account_bp
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .recipient import bp as recipient_bp
+    from .sender import bp as sender_bp
+
+    for blueprint in (auth_bp, admin_bp, account_bp, sender_bp, recipient_bp):
+        app.register_blueprint(blueprint)
+
+    @app.get("/")
+    def home():
+        from .auth.homes import home_url
+
+        if current_user.is_authenticated:
+            return redirect(home_url(current_user))
+        return redirect(url_for("auth.sign_in_page"))
+
+    from .access import check_every_endpoint_has_a_rule, enforce_access_policy
+    from .web import errors, templating
+
+    app.before_request(enforce_access_policy)
+    errors.register(app)
+    templating.register(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    check_every_endpoint_has_a_rule(app)
+    return app
+
+
+def _prepare_sqlite_folder(app):
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and uri != "sqlite://" and ":memory:" not in uri:
+        Path(uri[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)

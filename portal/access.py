@@ -1,0 +1,91 @@
+"""Who may do what: one table, enforced before every request.
+
+Each blueprint has a row (its audience and, for admins, the lowest role);
+an endpoint may have a row of its own where it differs from its blueprint.
+The app refuses to start if a route has no row, so a new page cannot be
+left unguarded by accident, and a test walks `app.url_map` against it.
+"""
+from dataclasses import dataclass
+
+from flask import abort, request
+from flask_login import current_user
+
+from .extensions import login_manager
+from .models import AdminRole, Audience
+
+
+@dataclass(frozen=True)
+class Rule:
+    # None means anybody, signed in or not.
+    audiences: frozenset | None
+    min_admin_role: AdminRole | None = None
+
+    def allows(self, user):
+        if self.audiences is None:
+            return True
+        if not user.is_authenticated:
+            return False
+        if user.audience not in self.audiences:
+            return False
+        if self.min_admin_role is not None:
+            return user.has_admin_role(self.min_admin_role)
+        return True
+
+    @property
+    def is_public(self):
+        return self.audiences is None
+
+
+PUBLIC = Rule(audiences=None)
+SIGNED_IN = Rule(audiences=frozenset(Audience))
+ADMINS = Rule(audiences=frozenset({Audience.ADMIN}), min_admin_role=AdminRole.READ_ONLY)
+BASIC_ADMINS = Rule(audiences=frozenset({Audience.ADMIN}), min_admin_role=AdminRole.BASIC)
+FULL_ADMINS = Rule(audiences=frozenset({Audience.ADMIN}), min_admin_role=AdminRole.FULL)
+SENDERS = Rule(audiences=frozenset({Audience.SENDER}))
+# Everyone who can receive secure messages: external recipients and internal senders.
+MAILBOX_HOLDERS = Rule(audiences=frozenset({Audience.SENDER, Audience.RECIPIENT}))
+
+POLICY = {
+    # blueprints
+    "auth": PUBLIC,
+    "admin": ADMINS,
+    "account": ADMINS,
+    "sender": SENDERS,
+    "recipient": MAILBOX_HOLDERS,
+    "dev": PUBLIC,  # only registered in development, with no MAIL_SERVER
+    # endpoints that differ from their blueprint, and app-level routes
+    "auth.sign_out": SIGNED_IN,
+    "home": PUBLIC,
+    "static": PUBLIC,
+}
+
+
+def rule_for(endpoint):
+    if endpoint in POLICY:
+        return POLICY[endpoint]
+    blueprint = endpoint.rpartition(".")[0]
+    if blueprint and blueprint in POLICY:
+        return POLICY[blueprint]
+    return None
+
+
+def check_every_endpoint_has_a_rule(app):
+    missing = sorted(r.endpoint for r in app.url_map.iter_rules() if rule_for(r.endpoint) is None)
+    if missing:
+        raise RuntimeError(f"endpoints missing from the access policy: {', '.join(missing)}")
+
+
+def enforce_access_policy():
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: let the 404/405 handlers answer
+        return None
+    rule = rule_for(endpoint)
+    if rule is None:  # unreachable after the start-up check; fail closed all the same
+        abort(403)
+    if rule.is_public:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not rule.allows(current_user):
+        abort(403)
+    return None

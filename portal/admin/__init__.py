@@ -1,0 +1,6 @@
+"""Email Delivery > Secure Messaging, for administrators."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,104 @@
+"""Signing in and out, and the server-side sessions behind them."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ..audit.service import record_audit
+from ..extensions import db
+from ..models import (
+    AccessEvidence,
+    AuditCategory,
+    Audience,
+    EvidenceKind,
+    User,
+    UserSession,
+    utcnow,
+)
+from .passwords import password_matches, spend_equal_time
+
+SIGN_IN_FAILED_MESSAGE = "Email or password is incorrect."
+# Key in the signed cookie session that holds the server-side session token.
+SESSION_TOKEN_KEY = "sid"
+# Writing last_seen_at on every request would turn each page view into a write.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def normalise_email(email):
+    return (email or "").strip().lower()
+
+
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_user_by_email(email):
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def sign_in(email, password, request_info):
+    """Check the credentials and open a session.
+
+    Returns `(user, session_token)`, or `None` when the email is unknown, has
+    not registered, or the password is wrong: the caller cannot tell which.
+    """
+    user = find_user_by_email(email)
+    if user is None or not user.is_registered:
+        spend_equal_time(password or "")
+        ok = False
+    else:
+        ok = password_matches(user.password_hash, password or "")
+    if not ok:
+        record_audit(AuditCategory.AUTHENTICATION, "Authentication - Sign In Failed",
+                     actor=user, actor_email=normalise_email(email)[:254],
+                     request_info=request_info, details={"email": normalise_email(email)[:254]})
+        db.session.commit()
+        return None
+
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(UserSession(user_id=user.id, token_hash=_token_hash(token), created_at=now,
+                               last_seen_at=now, ip=request_info.ip,
+                               user_agent=request_info.user_agent))
+    record_audit(AuditCategory.AUTHENTICATION, "Authentication - Signed In", actor=user,
+                 request_info=request_info, occurred_at=now)
+    if user.audience is not Audience.ADMIN:
+        db.session.add(AccessEvidence(kind=EvidenceKind.PORTAL_LOGON, user_id=user.id,
+                                      occurred_at=now, signed_in=True, ip=request_info.ip,
+                                      user_agent=request_info.user_agent))
+    db.session.commit()
+    return user, token
+
+
+def resume_session(user_id, token):
+    """The user of a live session, or None if the session has ended."""
+    if not token or not str(user_id).isdigit():
+        return None
+    row = db.session.scalar(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token),
+                                  UserSession.user_id == int(user_id),
+                                  UserSession.ended_at.is_(None))
+    )
+    if row is None:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
+        row.last_seen_at = now
+        db.session.commit()
+    return row.user
+
+
+def sign_out(user, token, request_info):
+    """End this session; a replayed cookie for it is refused from now on."""
+    row = db.session.scalar(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token or ""),
+                                  UserSession.user_id == user.id,
+                                  UserSession.ended_at.is_(None))
+    )
+    if row is not None:
+        row.ended_at = utcnow()
+        row.end_reason = "signed_out"
+    record_audit(AuditCategory.AUTHENTICATION, "Authentication - Signed Out", actor=user,
+                 request_info=request_info)
+    db.session.commit()

@@ -1,0 +1,1 @@
+"""Secure messages: sending, reading, recall, and the queries that list them."""

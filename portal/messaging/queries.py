@@ -1,0 +1,50 @@
+"""Read-only queries that list secure messages for each audience.
+
+Every query is scoped to what its audience may see: a sender's to their own
+messages, a mailbox holder's to their own deliveries.
+"""
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..extensions import db
+from ..models import Delivery, SecureMessage, utcnow
+
+ADMIN_DEFAULT_WINDOW = timedelta(hours=48)
+
+
+def _with_people(query):
+    return query.options(
+        joinedload(SecureMessage.sender),
+        selectinload(SecureMessage.deliveries).joinedload(Delivery.recipient),
+    )
+
+
+def recent_messages(page, per_page, window=ADMIN_DEFAULT_WINDOW, now=None):
+    """Everything sent in the window (the admin's default view), newest first."""
+    since = (now or utcnow()) - window
+    query = _with_people(
+        select(SecureMessage).where(SecureMessage.sent_at >= since)
+        .order_by(SecureMessage.sent_at.desc(), SecureMessage.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def messages_sent_by(sender, page, per_page):
+    query = _with_people(
+        select(SecureMessage).where(SecureMessage.sender_id == sender.id)
+        .order_by(SecureMessage.sent_at.desc(), SecureMessage.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def inbox_of(recipient, page, per_page):
+    query = (
+        select(Delivery)
+        .join(Delivery.message)
+        .where(Delivery.recipient_id == recipient.id)
+        .options(joinedload(Delivery.message).joinedload(SecureMessage.sender))
+        .order_by(SecureMessage.sent_at.desc(), Delivery.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)

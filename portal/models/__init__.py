@@ -1,0 +1,23 @@
+"""The data model. Import models from here so every table is registered."""
+from .account import AccountSettings, Edition, ReadStatusMode
+from .audit import AuditCategory, AuditLogEntry
+from .evidence import AccessEvidence, EvidenceKind
+from .message import (
+    Delivery,
+    MessageStatus,
+    RecallSource,
+    RecipientKind,
+    RecipientStatus,
+    SecureMessage,
+    ViewChannel,
+)
+from .outbox import EmailKind, OutboxEmail, OutboxStatus
+from .types import utcnow
+from .user import AdminRole, Audience, User, UserSession
+
+__all__ = [
+    "AccessEvidence", "AccountSettings", "AdminRole", "Audience", "AuditCategory",
+    "AuditLogEntry", "Delivery", "Edition", "EmailKind", "EvidenceKind", "MessageStatus",
+    "OutboxEmail", "OutboxStatus", "ReadStatusMode", "RecallSource", "RecipientKind",
+    "RecipientStatus", "SecureMessage", "User", "UserSession", "ViewChannel", "utcnow",
+]

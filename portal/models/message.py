@@ -1,0 +1,136 @@
+"""Secure messages and their deliveries (one per To/Cc recipient)."""
+import enum
+
+from ..extensions import db
+from .types import UTCDateTime, enum_column, utcnow
+
+
+class MessageStatus(str, enum.Enum):
+    SENT = "Sent"
+    RECALLED = "Recalled"
+    EXPIRED = "Expired"
+
+
+class RecallSource(str, enum.Enum):
+    SENDER = "sender"
+    ADMIN = "admin"
+
+
+class RecipientKind(str, enum.Enum):
+    TO = "to"
+    CC = "cc"
+
+
+class RecipientStatus(str, enum.Enum):
+    SENT = "Sent"
+    READ = "Read"
+
+
+class ViewChannel(str, enum.Enum):
+    INBOX = "inbox"
+    DIRECT_LINK = "direct_link"
+
+
+class SecureMessage(db.Model):
+    __tablename__ = "secure_messages"
+    __table_args__ = (
+        db.Index("ix_secure_messages_sent_at", "sent_at"),
+        db.Index("ix_secure_messages_sender_sent_at", "sender_id", "sent_at"),
+        db.Index("ix_secure_messages_subject", "subject"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    sender_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    subject = db.Column(db.String(255), nullable=False)
+    body = db.Column(db.Text, nullable=False)
+    sent_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = db.Column(UTCDateTime, nullable=True)
+
+    # Recipient permissions, chosen by the sender.
+    allow_reply = db.Column(db.Boolean, nullable=False, default=False)
+    allow_reply_all = db.Column(db.Boolean, nullable=False, default=False)
+    allow_forward = db.Column(db.Boolean, nullable=False, default=False)
+    allow_print = db.Column(db.Boolean, nullable=False, default=False)
+    read_receipt = db.Column(db.Boolean, nullable=False, default=False)
+
+    # Recall is final: once set these never change.
+    recalled_at = db.Column(UTCDateTime, nullable=True)
+    recalled_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=True)
+    recall_reason = db.Column(db.String(500), nullable=True)
+    recall_source = db.Column(enum_column(RecallSource, "recall_source"), nullable=True)
+
+    sender = db.relationship("User", foreign_keys=[sender_id])
+    recalled_by = db.relationship("User", foreign_keys=[recalled_by_id])
+    deliveries = db.relationship(
+        "Delivery", back_populates="message", order_by="Delivery.position",
+        cascade="all, delete-orphan",
+    )
+
+    def status_at(self, now):
+        if self.recalled_at is not None:
+            return MessageStatus.RECALLED
+        if self.expires_at is not None and self.expires_at <= now:
+            return MessageStatus.EXPIRED
+        return MessageStatus.SENT
+
+    @property
+    def status(self):
+        return self.status_at(utcnow())
+
+    @property
+    def recipient_permissions(self):
+        return {
+            "allow_reply": self.allow_reply,
+            "allow_reply_all": self.allow_reply_all,
+            "allow_forward": self.allow_forward,
+            "allow_print": self.allow_print,
+            "read_receipt": self.read_receipt,
+        }
+
+    @property
+    def to_summary(self):
+        """One address, or `first@domain and N other(s)` (To and Cc together)."""
+        addresses = [d.recipient.email for d in self.deliveries]
+        if not addresses:
+            return ""
+        if len(addresses) == 1:
+            return addresses[0]
+        return f"{addresses[0]} and {len(addresses) - 1} other(s)"
+
+    def __repr__(self):
+        return f"<SecureMessage {self.id} {self.subject!r}>"
+
+
+class Delivery(db.Model):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        db.UniqueConstraint("message_id", "recipient_id", name="uq_deliveries_message_recipient"),
+        db.Index("ix_deliveries_recipient_message", "recipient_id", "message_id"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    message_id = db.Column(db.Integer, db.ForeignKey("secure_messages.id", ondelete="CASCADE"),
+                           nullable=False)
+    recipient_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    kind = db.Column(enum_column(RecipientKind, "recipient_kind"), nullable=False,
+                     default=RecipientKind.TO)
+    # Order in which the sender listed the recipient (To first, then Cc).
+    position = db.Column(db.Integer, nullable=False, default=0)
+    recipient_status = db.Column(enum_column(RecipientStatus, "recipient_status"), nullable=False,
+                                 default=RecipientStatus.SENT)
+    first_read_at = db.Column(UTCDateTime, nullable=True)
+    first_read_channel = db.Column(enum_column(ViewChannel, "view_channel"), nullable=True)
+    read_receipt_sent_at = db.Column(UTCDateTime, nullable=True)
+    # SHA-256 of the personal notification-link token; the token itself is
+    # only ever in the notification email.
+    link_token_hash = db.Column(db.String(64), nullable=False, unique=True)
+
+    message = db.relationship("SecureMessage", back_populates="deliveries")
+    recipient = db.relationship("User")
+    evidence = db.relationship("AccessEvidence", back_populates="delivery",
+                               order_by="AccessEvidence.occurred_at",
+                               cascade="all, delete-orphan")
+
+    @property
+    def is_read(self):
+        return self.recipient_status == RecipientStatus.READ

@@ -1,0 +1,1 @@
+"""Email: what is queued in the outbox, and how it is delivered."""

@@ -1,0 +1,46 @@
+"""Every error gets a plain page with the right status, never a stack trace."""
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..extensions import db
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Check what you entered and try again."),
+    401: ("Sign in required", "Sign in to continue."),
+    403: ("Not allowed", "Your account does not have access to this page."),
+    404: ("Not found", "There is nothing here. The address may be mistyped, or the item is not yours to see."),
+    405: ("Not allowed", "That action is not available at this address."),
+    410: ("No longer available", "This is no longer available."),
+    413: ("Too large", "What you sent is too large."),
+    429: ("Too many attempts", "Too many attempts. Wait a minute and try again."),
+    500: ("Something went wrong", "Something went wrong on our side. Nothing was saved; try again."),
+}
+
+
+def render_error(status, detail=None):
+    title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
+    return render_template("errors/error.html", status=status, title=title,
+                           message=detail or message), status
+
+
+def register(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        db.session.rollback()
+        return render_error(400, "This form has expired or did not come from this site. "
+                                 "Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        db.session.rollback()
+        response = render_error(error.code or 500)
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            return response[0], response[1], {"Allow": ", ".join(error.valid_methods)}
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        db.session.rollback()
+        app.logger.exception("unhandled error", exc_info=error)
+        return render_error(InternalServerError.code)

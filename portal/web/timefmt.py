@@ -1,0 +1,36 @@
+"""Times are stored in UTC and shown in the viewer's time zone, zone named."""
+from datetime import timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_login import current_user
+
+
+def zone_for(name):
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def viewer_zone():
+    name = getattr(current_user, "time_zone", None) if current_user else None
+    return zone_for(name)
+
+
+def format_datetime(value, zone=None):
+    """`27 Nov 2026 19:31 UTC`, in the viewer's zone unless one is given."""
+    if value is None:
+        return ""
+    local = value.astimezone(zone or viewer_zone())
+    return f"{local:%d %b %Y %H:%M} {local.tzname()}"
+
+
+def format_date(value, zone=None):
+    if value is None:
+        return ""
+    local = value.astimezone(zone or viewer_zone())
+    return f"{local:%d %b %Y} {local.tzname()}"
+
+
+def iso_utc(value):
+    return value.astimezone(timezone.utc).isoformat() if value else ""

@@ -1,0 +1,92 @@
+"""Fixtures shared by every ring: the app on each database, clients, people, sign-in."""
+import pytest
+
+from portal import create_app
+from portal.demo.loader import DEMO_PASSWORD, load_demo_data
+from portal.extensions import db
+
+from tests.support.databases import Databases, empty_all_tables, selected_backends
+from tests.support.factories import csrf_token_from, user_by_email
+
+
+def pytest_generate_tests(metafunc):
+    # Unit and HTTP tests run once per database; the browser ring has its own server.
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", selected_backends(), scope="session")
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    dbs = Databases(tmp_path_factory)
+    yield dbs
+    dbs.close()
+
+
+@pytest.fixture
+def database_url(databases, backend):
+    return databases.url(backend)
+
+
+@pytest.fixture
+def app(database_url):
+    """The app, with no context pushed: each test-client request gets its own,
+    as in production (a shared one would carry `g` and the session across requests).
+    Tests that touch the database directly use `app.app_context()` or `ctx`."""
+    app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    yield app
+    empty_all_tables(app)
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call services or query directly."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def people(app):
+    """The demo cast from DESIGN.md, without messages."""
+    with app.app_context():
+        load_demo_data(message_count=0)
+        db.session.remove()
+
+    class People:
+        def __getitem__(self, email):
+            return user_by_email(email)
+
+    return People()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self, path="/sign-in"):
+        return csrf_token_from(self.client.get(path, follow_redirects=True).get_data(as_text=True))
+
+    def sign_in(self, email, password=DEMO_PASSWORD, next_url=None, follow=False):
+        data = {"email": email, "password": password, "csrf_token": self.csrf_token()}
+        if next_url is not None:
+            data["next"] = next_url
+        return self.client.post("/sign-in", data=data, follow_redirects=follow)
+
+    def sign_out(self):
+        token = self.csrf_token("/")  # any signed-in page carries the token
+        return self.client.post("/sign-out", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

@@ -1,0 +1,1 @@
+"""Shared test machinery: databases, factories, sign-in helpers."""

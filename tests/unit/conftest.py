@@ -1,0 +1,7 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _context(ctx):
+    """Unit tests call services directly, inside an application context."""
+    yield
