@@ -52,9 +52,8 @@ POLICY = {
     "account": ADMINS,
     "sender": SENDERS,
     "recipient": MAILBOX_HOLDERS,
-    "dev": PUBLIC,  # only registered in development, with no MAIL_SERVER
     # endpoints that differ from their blueprint, and app-level routes
-    "auth.sign_out": SIGNED_IN,
+    "auth.sign_out_action": SIGNED_IN,
     "home": PUBLIC,
     "static": PUBLIC,
 }
