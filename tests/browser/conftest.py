@@ -1,0 +1,70 @@
+"""The browser ring: Debian's Chromium driven by Playwright against a live portal."""
+import os
+from pathlib import Path
+
+import pytest
+
+from portal import create_app
+from portal.demo.loader import load_demo_data
+from portal.extensions import db
+from portal.web.htmx import HTMX_URL
+
+from tests.support.databases import migrate_to_head, running_in_ci
+from tests.support.htmx_copy import local_htmx
+from tests.support.live_server import LiveServer
+
+CHROMIUM = Path(os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium package (make test does, as root)"
+        if running_in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM),
+            "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture(scope="session")
+def htmx_file():
+    return local_htmx()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'portal.sqlite3'}"
+    migrate_to_head(url)
+    app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        load_demo_data(message_count=40)
+        db.session.remove()
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+def serve_htmx_from(path):
+    def handler(route):
+        route.fulfill(path=str(path), content_type="application/javascript",
+                      headers={"Access-Control-Allow-Origin": "*"})
+    return handler
+
+
+@pytest.fixture
+def context(context, htmx_file):
+    """Every page gets the pinned htmx from the local copy instead of the CDN."""
+    context.route(HTMX_URL, serve_htmx_from(htmx_file))
+    context.set_default_timeout(10_000)
+    return context
