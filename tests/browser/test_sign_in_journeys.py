@@ -33,7 +33,8 @@ def test_each_audience_signs_in_lands_home_and_signs_out(page, live_server, emai
     expect(page).to_have_url(f"{live_server.url}{home}")
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     expect(page.get_by_text(email)).to_be_visible()
-    # htmx arrived under its integrity hash and runs.
+    # htmx arrived under its integrity hash and runs (it is deferred: wait for it).
+    page.wait_for_load_state("load")
     assert page.evaluate("() => window.htmx && window.htmx.version") == HTMX_VERSION
 
     page.get_by_role("button", name="Sign out").click()
