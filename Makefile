@@ -26,7 +26,7 @@ demo: migrate
 	PORTAL_CONFIG=development $(BIN)/flask demo load
 
 run: demo
-	PORTAL_CONFIG=development $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	PORTAL_CONFIG=development $(BIN)/flask serve --host 127.0.0.1 --port $(PORT)
 
 # Debian's Chromium for the browser ring; installed with apt-get when missing and root.
 browser:

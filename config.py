@@ -49,6 +49,20 @@ class Config:
     SECURE_MESSAGING_EDITION = os.environ.get("SECURE_MESSAGING_EDITION", "Full")
     READ_STATUS_MODE = os.environ.get("READ_STATUS_MODE", "content_viewed")
 
+    # Compose limits.
+    MESSAGE_BODY_MAX_CHARS = _env_int("MESSAGE_BODY_MAX_CHARS", 100_000)
+    MAX_RECIPIENTS = _env_int("MAX_RECIPIENTS", 50)
+
+    # Outbox delivery: polling, retry backoff (doubling, capped), how long a
+    # worker may hold an email before another may take it back.
+    OUTBOX_POLL_SECONDS = 2.0
+    OUTBOX_BATCH_SIZE = 20
+    OUTBOX_RETRY_BASE_SECONDS = 30
+    OUTBOX_RETRY_MAX_SECONDS = 1800
+    OUTBOX_MAX_ATTEMPTS = 50
+    OUTBOX_LEASE_SECONDS = 300
+    MAIL_TIMEOUT_SECONDS = 30
+
     # werkzeug's default (scrypt) in production; tests choose a cheaper one.
     PASSWORD_HASH_METHOD = "scrypt"
     PAGE_SIZE = 25

@@ -50,6 +50,10 @@ def create_app(config=None, overrides=None):
 
     for blueprint in (auth_bp, admin_bp, account_bp, sender_bp, recipient_bp):
         app.register_blueprint(blueprint)
+    if app.config.get("DEV_MAILBOX"):
+        from .dev import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
 
     @app.get("/")
     def home():

@@ -52,6 +52,7 @@ POLICY = {
     "account": ADMINS,
     "sender": SENDERS,
     "recipient": MAILBOX_HOLDERS,
+    "dev": PUBLIC,  # registered only in development with no MAIL_SERVER
     # endpoints that differ from their blueprint, and app-level routes
     "auth.sign_out_action": SIGNED_IN,
     "home": PUBLIC,

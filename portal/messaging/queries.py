@@ -48,3 +48,13 @@ def inbox_of(recipient, page, per_page):
         .order_by(SecureMessage.sent_at.desc(), Delivery.id.desc())
     )
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def message_sent_by(sender, message_id):
+    """One of the sender's own messages with its deliveries and evidence, or None."""
+    return db.session.scalar(
+        select(SecureMessage)
+        .where(SecureMessage.id == message_id, SecureMessage.sender_id == sender.id)
+        .options(selectinload(SecureMessage.deliveries).joinedload(Delivery.recipient),
+                 joinedload(SecureMessage.recalled_by))
+    )

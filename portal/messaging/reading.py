@@ -9,6 +9,7 @@ from ..models import (
     ViewChannel,
     utcnow,
 )
+from ..notifications.outbox import queue_read_receipt
 
 
 def counts_as_read(mode, channel):
@@ -21,11 +22,19 @@ def record_view(recipient, delivery, channel, *, request_info, now=None):
     """The body of `delivery`'s message was shown to its recipient through `channel`.
 
     Always recorded as evidence. The recipient status moves Sent -> Read once,
-    as the account's read-status mode says, and never back. Commits.
+    as the account's read-status mode says, and never back. The read receipt,
+    where the sender asked for one, goes on the first view by any channel, in
+    either mode. Commits.
     """
     if delivery.recipient_id != recipient.id:
         raise PermissionError("a view counts only for the delivery's own recipient")
     now = now or utcnow()
+    message = delivery.message
+    if message.read_receipt and delivery.read_receipt_sent_at is None:
+        queue_read_receipt(delivery, now=now)
+        delivery.read_receipt_sent_at = now
+        db.session.add(AccessEvidence(delivery=delivery, kind=EvidenceKind.READ_RECEIPT_SENT,
+                                      occurred_at=now, details={"to": message.sender.email}))
     db.session.add(AccessEvidence(
         delivery=delivery, user_id=recipient.id, kind=EvidenceKind.MESSAGE_VIEWED,
         occurred_at=now, channel=channel, signed_in=True, ip=request_info.ip,

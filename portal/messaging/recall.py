@@ -25,6 +25,21 @@ def _shown_before(delivery, moment):
                for e in delivery.evidence)
 
 
+def sender_recall(sender, message_id, *, reason=None, request_info, now=None):
+    """A sender recalls one of their own messages (in either edition).
+
+    Returns `(message, recalled)`; `recalled` is False when it had already been
+    recalled or had expired. Raises LookupError for a message that is not theirs.
+    """
+    owned = db.session.scalar(select(SecureMessage.id).where(
+        SecureMessage.id == message_id, SecureMessage.sender_id == sender.id))
+    if owned is None:
+        raise LookupError(message_id)
+    recalled, skipped = recall_messages(sender, [message_id], source=RecallSource.SENDER,
+                                        reason=reason, request_info=request_info, now=now)
+    return (recalled or skipped)[0], bool(recalled)
+
+
 def recall_messages(actor, message_ids, *, source, reason=None, request_info, now=None):
     """Recall every listed message that is still `Sent`, in one transaction.
 

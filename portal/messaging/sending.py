@@ -6,10 +6,12 @@ from sqlalchemy import select
 
 from ..account.settings import current_settings
 from ..audit.service import record_audit
-from ..auth.service import normalise_email
+from flask import current_app
+
 from ..extensions import db
 from ..models import (
     AccessEvidence,
+    Audience,
     AuditCategory,
     Delivery,
     EvidenceKind,
@@ -19,6 +21,7 @@ from ..models import (
     utcnow,
 )
 from ..notifications.outbox import queue_notification
+from .addresses import normalised_address
 from .tokens import new_link_token
 
 
@@ -44,27 +47,76 @@ class DraftError(ValueError):
         self.errors = errors
 
 
-def _recipient_user(email, internal_domains):
+SUBJECT_MAX_CHARS = 255
+
+
+def _check_recipients(sender, draft, settings, errors):
+    """The unique recipients in order (To, then Cc), or errors per field."""
+    seen, ordered = set(), []
+    internal_domains = settings.internal_domain_list
+    for kind, field_name, addresses in ((RecipientKind.TO, "to", draft.to),
+                                        (RecipientKind.CC, "cc", draft.cc)):
+        problems = []
+        for raw in addresses:
+            email = normalised_address(raw.strip())
+            if email is None:
+                problems.append(f"{raw.strip()[:100]} is not a valid email address.")
+                continue
+            if email == sender.email:
+                problems.append("You cannot send a secure message to yourself.")
+                continue
+            if email.rpartition("@")[2] in internal_domains:
+                user = db.session.scalar(select(User).where(User.email == email))
+                if user is None or user.audience is not Audience.SENDER:
+                    problems.append(f"{email} is an internal address with no mailbox here.")
+                    continue
+            if email not in seen:  # duplicates, in To and Cc alike, are dropped
+                seen.add(email)
+                ordered.append((kind, email))
+        if problems:
+            errors[field_name] = " ".join(dict.fromkeys(problems))
+    if not ordered and "to" not in errors:
+        errors["to"] = "Enter at least one recipient."
+    limit = current_app.config["MAX_RECIPIENTS"]
+    if len(ordered) > limit:
+        errors["to"] = f"Send to at most {limit} recipients (To and Cc together)."
+    return ordered
+
+
+def validate_draft(sender, draft, settings, now):
+    """Every rule a draft must meet; returns the recipients or raises DraftError."""
+    errors = {}
+    recipients = _check_recipients(sender, draft, settings, errors)
+    subject = (draft.subject or "").strip()
+    if not subject:
+        errors["subject"] = "Enter a subject."
+    elif len(subject) > SUBJECT_MAX_CHARS:
+        errors["subject"] = f"Keep the subject to {SUBJECT_MAX_CHARS} characters or fewer."
+    body_limit = current_app.config["MESSAGE_BODY_MAX_CHARS"]
+    if not (draft.body or "").strip():
+        errors["body"] = "Enter the message."
+    elif len(draft.body) > body_limit:
+        errors["body"] = (f"The message is too long: at most {body_limit:,} characters "
+                          f"(this one has {len(draft.body):,}).")
+    if draft.expires_at is None:
+        if not settings.allow_no_expiry:
+            errors["expires_at"] = "Choose an expiry date: every message must have one."
+    elif draft.expires_at <= now:
+        errors["expires_at"] = "The expiry date must be today or later."
+    if errors:
+        raise DraftError(errors)
+    return recipients
+
+
+def _recipient_user(email):
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         # An external recipient's account exists from their first message;
         # they set a password when they register from the notification link.
-        domain = email.rpartition("@")[2]
-        user = User(email=email, is_internal=domain in internal_domains)
+        user = User(email=email, is_internal=False)
         db.session.add(user)
         db.session.flush()
     return user
-
-
-def _unique_recipients(draft):
-    seen, ordered = set(), []
-    for kind, addresses in ((RecipientKind.TO, draft.to), (RecipientKind.CC, draft.cc)):
-        for raw in addresses:
-            email = normalise_email(raw)
-            if email and email not in seen:
-                seen.add(email)
-                ordered.append((kind, email))
-    return ordered
 
 
 def send_message(sender, draft, *, request_info, now=None):
@@ -74,18 +126,8 @@ def send_message(sender, draft, *, request_info, now=None):
     delivery, the personal link token (which exists nowhere else but the email).
     """
     now = now or utcnow()
-    recipients = _unique_recipients(draft)
-    errors = {}
-    if not recipients:
-        errors["to"] = "Enter at least one recipient."
-    if not (draft.subject or "").strip():
-        errors["subject"] = "Enter a subject."
-    if draft.expires_at is not None and draft.expires_at <= now:
-        errors["expires_at"] = "The expiry date must be in the future."
-    if errors:
-        raise DraftError(errors)
-
     settings = current_settings()
+    recipients = validate_draft(sender, draft, settings, now)
     message = SecureMessage(
         sender=sender, subject=draft.subject.strip(), body=draft.body, sent_at=now,
         expires_at=draft.expires_at, allow_reply=draft.allow_reply,
@@ -98,7 +140,7 @@ def send_message(sender, draft, *, request_info, now=None):
         for position, (kind, email) in enumerate(recipients):
             token, token_hash = new_link_token()
             delivery = Delivery(message=message, kind=kind, position=position,
-                                recipient=_recipient_user(email, settings.internal_domain_list),
+                                recipient=_recipient_user(email),
                                 link_token_hash=token_hash)
             db.session.add(delivery)
             db.session.flush()

@@ -41,5 +41,9 @@ class OutboxEmail(db.Model):
     next_attempt_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     locked_at = db.Column(UTCDateTime, nullable=True)
     locked_by = db.Column(db.String(128), nullable=True)
+    # Set just before the final step of the SMTP conversation. A worker that
+    # stops after this point may have delivered the email, so it is not sent
+    # again: a duplicate is worse than asking the sender to check.
+    handed_over_at = db.Column(UTCDateTime, nullable=True)
     sent_at = db.Column(UTCDateTime, nullable=True)
     last_error = db.Column(db.String(1000), nullable=True)

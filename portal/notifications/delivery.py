@@ -1,0 +1,160 @@
+"""The outbox worker: takes emails from the outbox and delivers them.
+
+- Claiming is a conditional UPDATE (`status = pending`), so two workers, on
+  PostgreSQL or SQLite, never take the same email.
+- A failed attempt puts the email back with a doubling delay (capped); it is
+  never dropped.
+- `handed_over_at` is committed just before the message data goes to the
+  server. A worker that stops after that point may have delivered the email,
+  so a later worker marks it sent instead of sending it again; a worker that
+  stops before it leaves an email that is safely sent again.
+"""
+import logging
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..models import OutboxEmail, OutboxStatus, utcnow
+from .transports import TransportError, transport_for
+
+log = logging.getLogger(__name__)
+
+
+def new_worker_id():
+    return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+
+
+def retry_delay(attempts, config):
+    base = config["OUTBOX_RETRY_BASE_SECONDS"]
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0),
+                                 config["OUTBOX_RETRY_MAX_SECONDS"]))
+
+
+def release_abandoned(now=None):
+    """Take back emails whose worker stopped mid-way (its lease ran out)."""
+    now = now or utcnow()
+    lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    stale = (OutboxEmail.status == OutboxStatus.SENDING) & (OutboxEmail.locked_at < now - lease)
+    handed_over = db.session.execute(
+        update(OutboxEmail)
+        .where(stale, OutboxEmail.handed_over_at.is_not(None))
+        .values(status=OutboxStatus.SENT, sent_at=OutboxEmail.handed_over_at, locked_by=None,
+                last_error="worker stopped after handing the email to the server; "
+                           "treated as delivered, not sent again")
+    ).rowcount
+    returned = db.session.execute(
+        update(OutboxEmail).where(stale, OutboxEmail.handed_over_at.is_(None))
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now, locked_by=None)
+    ).rowcount
+    db.session.commit()
+    return handed_over, returned
+
+
+def claim(worker_id, limit, now=None, exclude=()):
+    """Claim up to `limit` due emails for this worker; returns their ids."""
+    now = now or utcnow()
+    candidates = db.session.scalars(
+        select(OutboxEmail.id)
+        .where(OutboxEmail.status == OutboxStatus.PENDING, OutboxEmail.next_attempt_at <= now,
+               OutboxEmail.id.not_in(exclude))
+        .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()  # end the read before writing, so no snapshot is held
+    claimed = []
+    for email_id in candidates:
+        taken = db.session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == email_id, OutboxEmail.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENDING, locked_at=now, locked_by=worker_id,
+                    attempts=OutboxEmail.attempts + 1)
+        ).rowcount
+        db.session.commit()
+        if taken == 1:
+            claimed.append(email_id)
+    return claimed
+
+
+def _deliver_one(email_id, transport, config):
+    email = db.session.get(OutboxEmail, email_id)
+
+    def before_final_step():
+        email.handed_over_at = utcnow()
+        db.session.commit()
+
+    try:
+        transport.deliver(email, before_final_step)
+    except TransportError as error:
+        now = utcnow()
+        email.handed_over_at = None
+        email.last_error = str(error)[:1000]
+        email.locked_by = None
+        if email.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+            email.status = OutboxStatus.FAILED
+        else:
+            email.status = OutboxStatus.PENDING
+            email.next_attempt_at = now + retry_delay(email.attempts, config)
+        db.session.commit()
+        log.warning("outbox email %s not delivered (attempt %s): %s", email_id, email.attempts,
+                    error)
+        return False
+    mark_sent(email)
+    return True
+
+
+def mark_sent(email):
+    email.status = OutboxStatus.SENT
+    email.sent_at = utcnow()
+    email.locked_by = None
+    email.last_error = None
+    db.session.commit()
+
+
+def deliver_due(worker_id=None, now=None, transport=None):
+    """One pass: take back abandoned emails, then deliver what is due. Returns (sent, failed)."""
+    config = current_app.config
+    worker_id = worker_id or new_worker_id()
+    transport = transport or transport_for(config)
+    release_abandoned(now)
+    sent = failed = 0
+    tried = set()  # one attempt per email per pass, however short the retry delay
+    while True:
+        batch = claim(worker_id, config["OUTBOX_BATCH_SIZE"], now, exclude=tried)
+        if not batch:
+            return sent, failed
+        tried.update(batch)
+        for email_id in batch:
+            if _deliver_one(email_id, transport, config):
+                sent += 1
+            else:
+                failed += 1
+
+
+def run_worker(app, stop_event, worker_id=None):
+    """Deliver until `stop_event` is set, polling the outbox."""
+    worker_id = worker_id or new_worker_id()
+    with app.app_context():
+        transport = transport_for(app.config)
+        log.info("outbox worker %s delivering via %s", worker_id, transport.name)
+        while not stop_event.is_set():
+            try:
+                deliver_due(worker_id, transport=transport)
+            except Exception:  # a database hiccup must not end the worker
+                db.session.rollback()
+                log.exception("outbox worker pass failed; trying again")
+            finally:
+                db.session.remove()
+            stop_event.wait(app.config["OUTBOX_POLL_SECONDS"])
+
+
+def start_worker_thread(app):
+    stop_event = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(app, stop_event), daemon=True,
+                              name="outbox-worker")
+    thread.start()
+    return thread, stop_event

@@ -1,0 +1,26 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms.validators import Optional
+
+
+class ComposeForm(FlaskForm):
+    # The rules for a draft live in the sending service; the form only reads input.
+    to = StringField("To")
+    cc = StringField("Cc")
+    subject = StringField("Subject")
+    body = TextAreaField("Body")
+    expiry_date = DateField("Expiry Date", validators=[Optional()],
+                            format="%Y-%m-%d")
+    no_expiry = BooleanField("No expiry")
+    allow_reply = BooleanField("Allow reply")
+    allow_reply_all = BooleanField("Allow reply all")
+    allow_forward = BooleanField("Allow forward")
+    allow_print = BooleanField("Allow print")
+    read_receipt = BooleanField("Read receipt")
+
+    PERMISSIONS = ("allow_reply", "allow_reply_all", "allow_forward", "allow_print",
+                   "read_receipt")
+
+
+class RecallForm(FlaskForm):
+    reason = TextAreaField("Reason (optional)")
