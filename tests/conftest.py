@@ -90,3 +90,15 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on loopback; the app's MAIL_* settings point at it."""
+    from tests.support.smtp import SmtpSink
+
+    sink = SmtpSink().start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=False,
+                      MAIL_TIMEOUT_SECONDS=5)
+    yield sink
+    sink.stop()

@@ -80,7 +80,7 @@ def claim(worker_id, limit, now=None, exclude=()):
     return claimed
 
 
-def _deliver_one(email_id, transport, config):
+def _deliver_one(email_id, transport, config, now=None):
     email = db.session.get(OutboxEmail, email_id)
 
     def before_final_step():
@@ -90,7 +90,7 @@ def _deliver_one(email_id, transport, config):
     try:
         transport.deliver(email, before_final_step)
     except TransportError as error:
-        now = utcnow()
+        now = now or utcnow()
         email.handed_over_at = None
         email.last_error = str(error)[:1000]
         email.locked_by = None
@@ -129,7 +129,7 @@ def deliver_due(worker_id=None, now=None, transport=None):
             return sent, failed
         tried.update(batch)
         for email_id in batch:
-            if _deliver_one(email_id, transport, config):
+            if _deliver_one(email_id, transport, config, now):
                 sent += 1
             else:
                 failed += 1

@@ -1,6 +1,7 @@
 """Where outbox emails go: an SMTP server, or (development) the Dev mailbox page."""
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -55,7 +56,8 @@ class SmtpTransport:
                 if code not in (250, 251):
                     raise TransportError(f"RCPT TO refused: {code} {reply!r}")
                 before_final_step()
-                code, reply = smtp.data(email.as_bytes())
+                # SMTP wants CRLF line ends; smtplib.data() does not convert bytes.
+                code, reply = smtp.data(email.as_bytes(policy=policy.SMTP))
                 if code != 250:
                     raise TransportError(f"DATA refused: {code} {reply!r}")
         except (smtplib.SMTPException, OSError) as error:

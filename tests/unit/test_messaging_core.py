@@ -129,3 +129,26 @@ def test_recall_records_read_before_recall_and_skips_what_has_ended(people):
                                            request_info=TEST_REQUEST)
     assert again == [] and skipped_again == [read_one]
     assert read_one.recall_source is RecallSource.ADMIN  # recall is final
+
+
+def test_a_read_receipt_goes_to_the_sender_on_the_first_view_by_any_channel(people):
+    _set_mode(ReadStatusMode.INBOX_SELECTION)
+    message, _ = send(people["alice@example.com"], ["bob@partner.example"], read_receipt=True)
+    delivery = message.deliveries[0]
+    record_view(delivery.recipient, delivery, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+    record_view(delivery.recipient, delivery, ViewChannel.INBOX, request_info=TEST_REQUEST)
+    receipts = db.session.scalars(select(OutboxEmail).where(
+        OutboxEmail.to_address == "alice@example.com")).all()
+    assert len(receipts) == 1
+    assert receipts[0].subject == "Read: Quarterly statement"
+    assert "bob@partner.example" in receipts[0].text_body
+    assert delivery.read_receipt_sent_at is not None
+    assert EvidenceKind.READ_RECEIPT_SENT in [e.kind for e in delivery.evidence]
+
+
+def test_no_read_receipt_unless_asked_for(people):
+    message, _ = send(people["alice@example.com"], ["bob@partner.example"])
+    delivery = message.deliveries[0]
+    record_view(delivery.recipient, delivery, ViewChannel.INBOX, request_info=TEST_REQUEST)
+    assert db.session.scalars(select(OutboxEmail).where(
+        OutboxEmail.to_address == "alice@example.com")).all() == []
