@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, request, url_for
 from flask_login import current_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,13 @@ def create_app(config=None, overrides=None):
     from .web import errors, templating
 
     app.before_request(enforce_access_policy)
+
+    @app.after_request
+    def no_store(response):
+        # Pages carry message data and personal details: never cache them.
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
     errors.register(app)
     templating.register(app)
 

@@ -55,6 +55,7 @@ POLICY = {
     "dev": PUBLIC,  # registered only in development with no MAIL_SERVER
     # endpoints that differ from their blueprint, and app-level routes
     "auth.sign_out_action": SIGNED_IN,
+    "recipient.open_link": PUBLIC,  # the notification link; it grants nothing by itself
     "home": PUBLIC,
     "static": PUBLIC,
 }

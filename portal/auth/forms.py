@@ -8,3 +8,9 @@ class SignInForm(FlaskForm):
                                             Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."),
                                                      Length(max=1024)])
+
+
+class RegisterForm(FlaskForm):
+    # Strength and match are checked by the registration service.
+    password = PasswordField("Password", validators=[Length(max=1024)])
+    confirm_password = PasswordField("Confirm password", validators=[Length(max=1024)])

@@ -56,19 +56,26 @@ def sign_in(email, password, request_info):
         db.session.commit()
         return None
 
-    token = secrets.token_urlsafe(32)
     now = utcnow()
+    token = open_session(user, request_info, now)
+    record_audit(AuditCategory.AUTHENTICATION, "Authentication - Signed In", actor=user,
+                 request_info=request_info, occurred_at=now)
+    db.session.commit()
+    return user, token
+
+
+def open_session(user, request_info, now):
+    """Add a server-side session (and, for a mailbox holder, a portal logon) to the
+    caller's transaction; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
     db.session.add(UserSession(user_id=user.id, token_hash=_token_hash(token), created_at=now,
                                last_seen_at=now, ip=request_info.ip,
                                user_agent=request_info.user_agent))
-    record_audit(AuditCategory.AUTHENTICATION, "Authentication - Signed In", actor=user,
-                 request_info=request_info, occurred_at=now)
     if user.audience is not Audience.ADMIN:
         db.session.add(AccessEvidence(kind=EvidenceKind.PORTAL_LOGON, user_id=user.id,
                                       occurred_at=now, signed_in=True, ip=request_info.ip,
                                       user_agent=request_info.user_agent))
-    db.session.commit()
-    return user, token
+    return token
 
 
 def resume_session(user_id, token):

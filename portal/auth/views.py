@@ -1,12 +1,21 @@
-from flask import redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from ..messaging.reading import delivery_for_link
 from ..web.navigation import safe_next_url
 from ..web.request_info import RequestInfo
 from . import bp
-from .forms import SignInForm
+from .forms import RegisterForm, SignInForm
 from .homes import home_url
+from .registration import RegistrationError, register_recipient
 from .service import SESSION_TOKEN_KEY, SIGN_IN_FAILED_MESSAGE, sign_in, sign_out
+
+
+def start_browser_session(user, token):
+    # A fresh session at sign-in: nothing from before it carries over.
+    session.clear()
+    login_user(user)
+    session[SESSION_TOKEN_KEY] = token
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -21,10 +30,7 @@ def sign_in_page():
         result = sign_in(form.email.data, form.password.data, RequestInfo.from_request())
         if result is not None:
             user, token = result
-            # A fresh session at sign-in: nothing from before it carries over.
-            session.clear()
-            login_user(user)
-            session[SESSION_TOKEN_KEY] = token
+            start_browser_session(user, token)
             return redirect(next_url or home_url(user))
         error = SIGN_IN_FAILED_MESSAGE
         status = 401
@@ -39,3 +45,34 @@ def sign_out_action():
     logout_user()
     session.clear()
     return redirect(url_for("auth.sign_in_page", signed_out=1))
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+def register(token):
+    """First-time registration from a notification link."""
+    delivery = delivery_for_link(token)
+    if delivery is None:
+        return render_template("recipient/link_not_valid.html"), 404
+    link = url_for("recipient.open_link", token=token)
+    if delivery.recipient.is_registered:
+        return redirect(url_for("auth.sign_in_page", next=link))
+    if current_user.is_authenticated:
+        abort(404)  # someone else's link
+    form = RegisterForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            session_token = register_recipient(delivery, form.password.data,
+                                               form.confirm_password.data,
+                                               request_info=RequestInfo.from_request())
+        except RegistrationError as error:
+            for name, message in error.errors.items():
+                getattr(form, name).errors = [message]
+        else:
+            start_browser_session(delivery.recipient, session_token)
+            return redirect(link)
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/register.html", form=form, email=delivery.recipient.email,
+                           sender=delivery.message.sender.email), status

@@ -5,11 +5,11 @@ messages, a mailbox holder's to their own deliveries.
 """
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from ..models import Delivery, SecureMessage, utcnow
+from ..models import Delivery, RecipientStatus, SecureMessage, utcnow
 
 ADMIN_DEFAULT_WINDOW = timedelta(hours=48)
 
@@ -48,6 +48,29 @@ def inbox_of(recipient, page, per_page):
         .order_by(SecureMessage.sent_at.desc(), Delivery.id.desc())
     )
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def unread_count(recipient, now=None):
+    """Unread messages the recipient can still open (recalled and expired ones are greyed)."""
+    now = now or utcnow()
+    return db.session.scalar(
+        select(func.count()).select_from(Delivery).join(Delivery.message)
+        .where(Delivery.recipient_id == recipient.id,
+               Delivery.recipient_status == RecipientStatus.SENT,
+               SecureMessage.recalled_at.is_(None),
+               or_(SecureMessage.expires_at.is_(None), SecureMessage.expires_at > now))
+    )
+
+
+def delivery_of(recipient, delivery_id):
+    """One of the recipient's own deliveries, or None (another's is not found)."""
+    return db.session.scalar(
+        select(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.recipient_id == recipient.id)
+        .options(joinedload(Delivery.message).joinedload(SecureMessage.sender),
+                 joinedload(Delivery.message).selectinload(SecureMessage.deliveries)
+                 .joinedload(Delivery.recipient))
+    )
 
 
 def message_sent_by(sender, message_id):

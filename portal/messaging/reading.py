@@ -1,21 +1,78 @@
-"""Recording that a message's body was shown, and what that means for its status."""
+"""Showing a message to its recipient, and what that means for its status.
+
+Status comes from access evidence: every view is recorded with its channel,
+and the account's read-status mode decides which views make a recipient Read.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
 from ..account.settings import current_settings
 from ..extensions import db
 from ..models import (
     AccessEvidence,
+    Delivery,
     EvidenceKind,
+    MessageStatus,
     ReadStatusMode,
     RecipientStatus,
+    SecureMessage,
     ViewChannel,
     utcnow,
 )
 from ..notifications.outbox import queue_read_receipt
+from .tokens import link_token_hash
 
 
 def counts_as_read(mode, channel):
     if mode is ReadStatusMode.INBOX_SELECTION:
         return channel is ViewChannel.INBOX
     return True
+
+
+def delivery_for_link(token):
+    """The delivery a notification-link token belongs to, or None."""
+    if not token or len(token) > 128:
+        return None
+    return db.session.scalar(select(Delivery).where(
+        Delivery.link_token_hash == link_token_hash(token)))
+
+
+@dataclass
+class MessageAccess:
+    delivery: Delivery
+    message: SecureMessage
+    status: MessageStatus
+
+    @property
+    def shown(self):
+        return self.status is MessageStatus.SENT
+
+
+def open_message(recipient, delivery, channel, *, request_info, now=None):
+    """The recipient asks to see the message of `delivery` through `channel`.
+
+    The status check and the evidence are one transaction, with the message
+    row locked (PostgreSQL) against a recall committing in between: once a
+    recall or the expiry has happened, no later request is shown the body.
+    Returns a MessageAccess; `shown` says whether the body may be displayed.
+    """
+    if delivery.recipient_id != recipient.id:
+        raise PermissionError("a view counts only for the delivery's own recipient")
+    now = now or utcnow()
+    message = db.session.scalar(select(SecureMessage).where(
+        SecureMessage.id == delivery.message_id).with_for_update()
+        .execution_options(populate_existing=True))
+    status = message.status_at(now)
+    if status is not MessageStatus.SENT:
+        db.session.add(AccessEvidence(
+            delivery=delivery, user_id=recipient.id, kind=EvidenceKind.ACCESS_REFUSED,
+            occurred_at=now, channel=channel, signed_in=True, ip=request_info.ip,
+            user_agent=request_info.user_agent, details={"reason": status.value.lower()}))
+        db.session.commit()
+        return MessageAccess(delivery, message, status)
+    record_view(recipient, delivery, channel, request_info=request_info, now=now)
+    return MessageAccess(delivery, message, status)
 
 
 def record_view(recipient, delivery, channel, *, request_info, now=None):
@@ -49,12 +106,13 @@ def record_view(recipient, delivery, channel, *, request_info, now=None):
     return delivery
 
 
-def record_link_opened(delivery, *, signed_in, request_info, suspected_scanner=False, now=None):
+def record_link_opened(delivery, *, signed_in, request_info, suspected_scanner=False,
+                       details=None, now=None):
     """The notification link was opened. Evidence only: opening is not reading. Commits."""
     db.session.add(AccessEvidence(
         delivery=delivery, user_id=delivery.recipient_id if signed_in else None,
         kind=EvidenceKind.LINK_OPENED, occurred_at=now or utcnow(), signed_in=signed_in,
         ip=request_info.ip, user_agent=request_info.user_agent,
-        suspected_scanner=suspected_scanner,
+        suspected_scanner=suspected_scanner, details=details or {},
     ))
     db.session.commit()

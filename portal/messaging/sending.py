@@ -119,13 +119,12 @@ def _recipient_user(email):
     return user
 
 
-def send_message(sender, draft, *, request_info, now=None):
-    """Save the message, a delivery per recipient, evidence, audit and outbox emails.
+def queue_message(sender, draft, *, request_info, now, audit_details=None):
+    """Add the message and everything that goes with it to the caller's transaction.
 
-    Either all of it is committed or none of it. Returns the message and, per
-    delivery, the personal link token (which exists nowhere else but the email).
+    Returns the message and, per delivery id, the personal link token (which
+    exists nowhere else but the notification email). Raises DraftError.
     """
-    now = now or utcnow()
     settings = current_settings()
     recipients = validate_draft(sender, draft, settings, now)
     message = SecureMessage(
@@ -136,25 +135,32 @@ def send_message(sender, draft, *, request_info, now=None):
     )
     db.session.add(message)
     tokens = {}
+    for position, (kind, email) in enumerate(recipients):
+        token, token_hash = new_link_token()
+        delivery = Delivery(message=message, kind=kind, position=position,
+                            recipient=_recipient_user(email), link_token_hash=token_hash)
+        db.session.add(delivery)
+        db.session.flush()
+        tokens[delivery.id] = token
+        queue_notification(delivery, token, now=now)
+        db.session.add(AccessEvidence(delivery=delivery, kind=EvidenceKind.NOTIFICATION_SENT,
+                                      occurred_at=now, details={"to": email}))
+    record_audit(AuditCategory.SECURE_MESSAGING, "Secure Messaging - Sent", actor=sender,
+                 request_info=request_info, occurred_at=now,
+                 details={"message_id": message.id, "subject": message.subject,
+                          "recipients": [email for _, email in recipients],
+                          "expires_at": message.expires_at.isoformat()
+                          if message.expires_at else None,
+                          "recipient_permissions": message.recipient_permissions,
+                          **(audit_details or {})})
+    return message, tokens
+
+
+def send_message(sender, draft, *, request_info, now=None):
+    """Send a secure message: all of it is committed, or none of it."""
     try:
-        for position, (kind, email) in enumerate(recipients):
-            token, token_hash = new_link_token()
-            delivery = Delivery(message=message, kind=kind, position=position,
-                                recipient=_recipient_user(email),
-                                link_token_hash=token_hash)
-            db.session.add(delivery)
-            db.session.flush()
-            tokens[delivery.id] = token
-            queue_notification(delivery, token, now=now)
-            db.session.add(AccessEvidence(delivery=delivery, kind=EvidenceKind.NOTIFICATION_SENT,
-                                          occurred_at=now, details={"to": email}))
-        record_audit(AuditCategory.SECURE_MESSAGING, "Secure Messaging - Sent", actor=sender,
-                     request_info=request_info, occurred_at=now,
-                     details={"message_id": message.id, "subject": message.subject,
-                              "recipients": [email for _, email in recipients],
-                              "expires_at": message.expires_at.isoformat()
-                              if message.expires_at else None,
-                              "recipient_permissions": message.recipient_permissions})
+        message, tokens = queue_message(sender, draft, request_info=request_info,
+                                        now=now or utcnow())
         db.session.commit()
     except Exception:
         db.session.rollback()

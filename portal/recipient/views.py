@@ -1,12 +1,112 @@
-from flask import current_app, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from jinja2_fragments.flask import render_blocks
 
-from ..messaging.queries import inbox_of
+from ..messaging.link_scanners import is_prefetch, looks_automated
+from ..messaging.queries import delivery_of, inbox_of, unread_count
+from ..messaging.reading import delivery_for_link, open_message, record_link_opened
+from ..messaging.responding import ACTIONS, ResponseRefused, check_permitted, respond
+from ..messaging.sending import DraftError
+from ..models import ViewChannel, utcnow
+from ..web.htmx import is_htmx_request
+from ..web.request_info import RequestInfo
 from . import bp
+from .forms import RespondForm
+
+INBOX = "recipient/inbox.html"
+
+
+def _inbox_context(page, selected=None, access=None):
+    deliveries = inbox_of(current_user, page, current_app.config["PAGE_SIZE"])
+    return {"deliveries": deliveries, "selected": selected, "access": access,
+            "unread": unread_count(current_user), "now": utcnow(), "page": page}
 
 
 @bp.get("/inbox")
 def inbox():
     page = request.args.get("page", 1, type=int)
-    deliveries = inbox_of(current_user, page, current_app.config["PAGE_SIZE"])
-    return render_template("recipient/inbox.html", deliveries=deliveries)
+    return render_template(INBOX, **_inbox_context(page))
+
+
+@bp.get("/inbox/<int:delivery_id>")
+def inbox_message(delivery_id):
+    """Selecting a message in the Inbox: the reading pane, or the whole page on reload."""
+    delivery = delivery_of(current_user, delivery_id) or abort(404)
+    access = open_message(current_user, delivery, ViewChannel.INBOX,
+                          request_info=RequestInfo.from_request())
+    page = request.args.get("page", 1, type=int)
+    context = _inbox_context(page, selected=delivery, access=access)
+    if is_htmx_request() and request.headers.get("HX-Target") == "reading-pane":
+        html = render_blocks(INBOX, ["reading_pane", "oob_updates"], oob=True, **context)
+        response = current_app.make_response(html)
+    else:
+        response = current_app.make_response(render_template(INBOX, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.route("/m/<token>", methods=["GET", "HEAD"])
+def open_link(token):
+    """The personal link in a notification email. Opening it is evidence, not a read."""
+    delivery = delivery_for_link(token)
+    if delivery is None:
+        return render_template("recipient/link_not_valid.html"), 404
+    info = RequestInfo.from_request()
+    is_recipient = current_user.is_authenticated and current_user.id == delivery.recipient_id
+    automated = looks_automated(method=request.method, headers=request.headers,
+                                has_cookies=bool(request.cookies), user_agent=info.user_agent,
+                                since_sent=utcnow() - delivery.message.sent_at)
+    details = {"signed_in_as_another_account": True} if (
+        current_user.is_authenticated and not is_recipient) else {}
+    record_link_opened(delivery, signed_in=is_recipient, request_info=info,
+                       suspected_scanner=automated, details=details)
+    if request.method == "HEAD" or is_prefetch(request.headers):
+        return "", 204  # a fetch ahead of time never shows the message
+    if not current_user.is_authenticated:
+        if not delivery.recipient.is_registered:
+            return redirect(url_for("auth.register", token=token))
+        return redirect(url_for("auth.sign_in_page", next=request.path))
+    if not is_recipient:
+        return render_template("recipient/link_not_valid.html"), 404
+    access = open_message(current_user, delivery, ViewChannel.DIRECT_LINK, request_info=info)
+    return render_template("recipient/viewer.html", access=access, delivery=delivery,
+                           now=utcnow()), 200 if access.shown else 410
+
+
+@bp.route("/inbox/<int:delivery_id>/<any(reply, 'reply-all', forward):action>",
+          methods=["GET", "POST"])
+def respond_to(delivery_id, action):
+    delivery = delivery_of(current_user, delivery_id) or abort(404)
+    try:
+        check_permitted(delivery, action)
+    except ResponseRefused as refusal:
+        return render_template("errors/error.html", status=refusal.status,
+                               title="Not available", message=str(refusal)), refusal.status
+    form = RespondForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            message = respond(current_user, delivery, action, text=form.body.data or "",
+                              forward_to=form.to.data or "",
+                              request_info=RequestInfo.from_request())
+        except ResponseRefused as refusal:
+            return render_template("errors/error.html", status=refusal.status,
+                                   title="Not available", message=str(refusal)), refusal.status
+        except DraftError as error:
+            for key, text in error.errors.items():
+                field = {"to": "to", "cc": "to", "body": "body"}.get(key)
+                (getattr(form, field).errors if field else form.form_errors).append(text)
+            status = 400
+        else:
+            verb = "forwarded" if action == "forward" else "sent"
+            count = len(message.deliveries)
+            flash(f"Your {'forward' if action == 'forward' else 'reply'} was {verb} as a secure "
+                  f"message to {count} recipient{'s' if count != 1 else ''}.")
+            return redirect(url_for("recipient.inbox_message", delivery_id=delivery.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("recipient/respond.html", form=form, delivery=delivery,
+                           action=action, label=ACTION_LABELS[action]), status
+
+
+ACTION_LABELS = {"reply": "Reply", "reply-all": "Reply all", "forward": "Forward"}

@@ -5,6 +5,10 @@
   // A link with data-dialog-open="ID" opens that <dialog> as a modal instead of
   // navigating to its confirmation page.
   document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) {
+      window.print();
+      return;
+    }
     var opener = event.target.closest("[data-dialog-open]");
     if (opener) {
       var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));

@@ -19,7 +19,7 @@ AUDIENCES = {
 }
 
 # Example values for URL parameters, by name, as routes gain them.
-SAMPLE_ARGUMENTS = {"filename": "css/portal.css", "email_id": 1}
+SAMPLE_ARGUMENTS = {"filename": "css/portal.css", "email_id": 1, "action": "reply"}
 
 # What a person expects, written out independently of the policy table.
 EXPECTED_ALLOWED = {
@@ -29,6 +29,10 @@ EXPECTED_ALLOWED = {
     "recipient.inbox": {"recipient", "sender"},
     "sender.compose": {"sender"},
     "sender.sent_message": {"sender"},
+    "recipient.inbox_message": {"recipient", "sender"},
+    "recipient.respond_to": {"recipient", "sender"},
+    "recipient.open_link": set(AUDIENCES),
+    "auth.register": set(AUDIENCES),
     "dev.mailbox": set(AUDIENCES),
 }
 
@@ -58,8 +62,11 @@ def auth(client):
 def sample_arguments(app, people):
     """A message from alice to bob, so routes about one message have one to name."""
     with app.app_context():
-        message, _ = send(people["alice@example.com"], ["bob@partner.example"])
-        arguments = {**SAMPLE_ARGUMENTS, "message_id": message.id}
+        message, tokens = send(people["alice@example.com"], ["bob@partner.example"],
+                               allow_reply=True)
+        delivery = message.deliveries[0]
+        arguments = {**SAMPLE_ARGUMENTS, "message_id": message.id, "delivery_id": delivery.id,
+                     "token": tokens[delivery.id]}
         db.session.remove()
     return arguments
 
