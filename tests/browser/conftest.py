@@ -42,17 +42,44 @@ def htmx_file():
     return local_htmx()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def start_portal(tmp_path_factory, message_count=0, **overrides):
+    """A migrated SQLite portal with the demo accounts, served on loopback."""
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'portal.sqlite3'}"
     migrate_to_head(url)
-    app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url, **overrides})
     with app.app_context():
-        load_demo_data(message_count=40)
+        load_demo_data(message_count=message_count)
         db.session.remove()
     server = LiveServer(app).start()
+    app.config["BASE_URL"] = server.url  # links in emails point at this server
+    return server
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The portal as `make run` serves it: demo data, Dev mailbox, no SMTP."""
+    server = start_portal(tmp_path_factory, message_count=40, DEV_MAILBOX=True)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def mail_portal(tmp_path_factory):
+    """A portal that delivers its outbox over SMTP to a real server on loopback,
+    with the outbox worker running in a background thread as in `make run`."""
+    from portal.notifications.delivery import start_worker_thread
+
+    from tests.support.smtp import SmtpSink
+
+    sink = SmtpSink().start()
+    server = start_portal(tmp_path_factory, MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port,
+                          MAIL_TIMEOUT_SECONDS=5, OUTBOX_POLL_SECONDS=0.2)
+    thread, stop = start_worker_thread(server.app)
+    yield server, sink
+    stop.set()
+    thread.join(10)
+    server.stop()
+    sink.stop()
 
 
 def serve_htmx_from(path):
@@ -68,3 +95,20 @@ def context(context, htmx_file):
     context.route(HTMX_URL, serve_htmx_from(htmx_file))
     context.set_default_timeout(10_000)
     return context
+
+
+@pytest.fixture
+def new_person(browser, htmx_file):
+    """Another person at another browser: a fresh context, no shared cookies."""
+    contexts = []
+
+    def make():
+        ctx = browser.new_context()
+        ctx.route(HTMX_URL, serve_htmx_from(htmx_file))
+        ctx.set_default_timeout(10_000)
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    yield make
+    for ctx in contexts:
+        ctx.close()

@@ -6,6 +6,7 @@ from portal.demo.loader import DEMO_PASSWORD
 from portal.web.htmx import HTMX_URL, HTMX_VERSION
 
 from .conftest import serve_htmx_from
+from .helpers import sign_in
 
 JOURNEYS = [
     ("full.admin@example.com", "/admin/secure-messaging", "Secure Messaging"),
@@ -17,13 +18,6 @@ JOURNEYS = [
     ("erin@partner.example", "/inbox", "Inbox"),
     ("frank@client.example", "/inbox", "Inbox"),
 ]
-
-
-def sign_in(page, base, email, password=DEMO_PASSWORD):
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.mark.parametrize("email,home,heading", JOURNEYS)
@@ -80,3 +74,13 @@ def test_a_tampered_htmx_file_is_refused_by_its_integrity_hash(context, live_ser
     page.wait_for_load_state("load")
     assert page.evaluate("() => typeof window.htmx") == "undefined"
     assert any("integrity" in text for text in errors)
+
+
+def test_an_htmx_click_after_the_session_ended_goes_to_sign_in(page, live_server):
+    sign_in(page, live_server.url, "frank@client.example")
+    expect(page).to_have_url(f"{live_server.url}/inbox")
+    page.context.clear_cookies()  # the session is gone, the page is still open
+    page.locator("table.inbox tbody a").first.click()
+    expect(page).to_have_url(f"{live_server.url}/sign-in?next=/inbox")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.locator("#reading-pane")).to_have_count(0)
