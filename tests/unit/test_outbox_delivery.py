@@ -160,3 +160,18 @@ def test_two_workers_never_take_the_same_email(app, people, smtp_server, backend
     assert len(set(smtp_server.message_ids())) == 36
     assert sum(sent for sent, _ in results.values()) == 36
     assert {e.status for e in outbox()} == {OutboxStatus.SENT}
+
+
+def test_the_worker_command_delivers_what_is_due(app, people, smtp_server):
+    two_emails(people)
+    result = app.test_cli_runner().invoke(args=["outbox", "work", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "Delivered 2 email(s); 0 will be retried." in result.output
+    assert len(smtp_server.messages) == 2
+
+
+def test_the_worker_command_refuses_to_run_with_nowhere_to_send(app):
+    app.config.update(MAIL_SERVER=None, DEV_MAILBOX=False)
+    result = app.test_cli_runner().invoke(args=["outbox", "work", "--once"])
+    assert result.exit_code != 0
+    assert "MAIL_SERVER is not set" in result.output
