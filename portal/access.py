@@ -19,6 +19,8 @@ class Rule:
     # None means anybody, signed in or not.
     audiences: frozenset | None
     min_admin_role: AdminRole | None = None
+    # (category, type) of the audit entry written when a signed-in person is refused.
+    refusal_audit: tuple | None = None
 
     def allows(self, user):
         if self.audiences is None:
@@ -41,6 +43,9 @@ SIGNED_IN = Rule(audiences=frozenset(Audience))
 ADMINS = Rule(audiences=frozenset({Audience.ADMIN}), min_admin_role=AdminRole.READ_ONLY)
 BASIC_ADMINS = Rule(audiences=frozenset({Audience.ADMIN}), min_admin_role=AdminRole.BASIC)
 FULL_ADMINS = Rule(audiences=frozenset({Audience.ADMIN}), min_admin_role=AdminRole.FULL)
+ADMIN_RECALLERS = Rule(audiences=frozenset({Audience.ADMIN}), min_admin_role=AdminRole.BASIC,
+                      refusal_audit=("Secure Messaging Logs",
+                                     "Secure Messaging - Admin Recall Refused"))
 SENDERS = Rule(audiences=frozenset({Audience.SENDER}))
 # Everyone who can receive secure messages: external recipients and internal senders.
 MAILBOX_HOLDERS = Rule(audiences=frozenset({Audience.SENDER, Audience.RECIPIENT}))
@@ -56,6 +61,8 @@ POLICY = {
     # endpoints that differ from their blueprint, and app-level routes
     "auth.sign_out_action": SIGNED_IN,
     "recipient.open_link": PUBLIC,  # the notification link; it grants nothing by itself
+    "admin.recall_confirm": ADMIN_RECALLERS,
+    "admin.recall": ADMIN_RECALLERS,
     "home": PUBLIC,
     "static": PUBLIC,
 }
@@ -88,5 +95,19 @@ def enforce_access_policy():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not rule.allows(current_user):
+        if rule.refusal_audit:
+            _audit_refusal(rule, endpoint)
         abort(403)
     return None
+
+
+def _audit_refusal(rule, endpoint):
+    from .audit.service import record_audit
+    from .extensions import db
+    from .web.request_info import RequestInfo
+
+    category, type_ = rule.refusal_audit
+    record_audit(category, type_, actor=current_user, request_info=RequestInfo.from_request(),
+                 details={"why": "role", "endpoint": endpoint, "method": request.method,
+                          "message_ids": request.values.getlist("message_ids")[:1000]})
+    db.session.commit()

@@ -1,11 +1,126 @@
-from flask import current_app, render_template, request
+from flask import abort, current_app, render_template, request
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+from sqlalchemy import select
 
-from ..messaging.queries import recent_messages
+from ..account.settings import current_settings
+from ..extensions import db
+from ..messaging.evidence_summary import CHANNEL_LABELS, summarise
+from ..messaging.queries import message_details, portal_logons
+from ..messaging.recall import REASON_MAX, RecallRefused, admin_recall
+from ..messaging.search import RANGES, STATUSES, SearchCriteria, search_messages
+from ..models import AdminRole, Edition, SecureMessage, utcnow
+from ..web.htmx import is_htmx_request
+from ..web.request_info import RequestInfo
 from . import bp
+from .forms import AdminRecallForm
+
+PAGE = "admin/secure_messaging.html"
+RECALL = "admin/recall.html"
+MAX_SELECTION = 500  # a page holds at most PAGE_SIZE rows; this bounds forged lists
+
+
+def _recall_offer():
+    """Whether this admin is offered recall, and if not, why (shown on the page)."""
+    if not current_user.has_admin_role(AdminRole.BASIC):
+        return False, None  # Read Only: nothing to offer, nothing to explain
+    if current_settings().edition is Edition.LITE:
+        return False, ("Admin recall is not available in the Lite edition. "
+                       "Senders can still recall their own messages from their Sent page.")
+    return True, None
+
+
+def _search_context(details=None, tab="message"):
+    criteria = SearchCriteria.from_args(request.args)
+    results = None
+    if not criteria.errors:
+        results = search_messages(criteria, current_user.time_zone,
+                                  current_app.config["PAGE_SIZE"])
+    can_recall, recall_note = _recall_offer()
+    return {"criteria": criteria, "results": results, "ranges": RANGES, "statuses": STATUSES,
+            "can_recall": can_recall, "recall_note": recall_note, "details": details,
+            "tab": tab, "now": utcnow(), "channel_labels": CHANNEL_LABELS}
+
+
+def _respond(context, fragment_blocks):
+    """The whole page, or one block when htmx asks for the element it targets."""
+    target = request.headers.get("HX-Target") if is_htmx_request() else None
+    if target in fragment_blocks:
+        response = current_app.make_response(render_block(PAGE, fragment_blocks[target],
+                                                          **context))
+    else:
+        status = 400 if context["criteria"].errors else 200
+        response = current_app.make_response((render_template(PAGE, **context), status))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/secure-messaging")
 def secure_messaging():
-    page = request.args.get("page", 1, type=int)
-    results = recent_messages(page, current_app.config["PAGE_SIZE"])
-    return render_template("admin/secure_messaging.html", results=results)
+    return _respond(_search_context(), {"search-results": "results"})
+
+
+@bp.get("/secure-messaging/messages/<int:message_id>")
+def message_details_panel(message_id):
+    message = message_details(message_id) or abort(404)
+    until = message.recalled_at or utcnow()
+    logons = portal_logons([d.recipient_id for d in message.deliveries], message.sent_at, until)
+    tab = "status" if request.args.get("tab") == "status" else "message"
+    details = {"message": message, "recipients": summarise(message, logons)}
+    return _respond(_search_context(details, tab), {"details-panel": "details"})
+
+
+def _selected_ids(values):
+    ids = []
+    for value in values[:MAX_SELECTION]:
+        if not value.isdigit():
+            abort(400)
+        ids.append(int(value))
+    return ids
+
+
+@bp.get("/secure-messaging/recall")
+def recall_confirm():
+    """The confirmation: how many messages and which, with an optional reason."""
+    ids = _selected_ids(request.args.getlist("message_ids"))
+    can_recall, recall_note = _recall_offer()
+    if not can_recall:
+        return _recall_page({"refusal": recall_note}, 403)
+    messages = db.session.scalars(select(SecureMessage).where(SecureMessage.id.in_(ids))
+                                  .order_by(SecureMessage.sent_at.desc())).all() if ids else []
+    back = request.args.get("back", "")
+    return _recall_page({"messages": messages, "form": AdminRecallForm(),
+                         "back": back if back.startswith("/admin/") else None,
+                         "reason_max": REASON_MAX}, 200)
+
+
+@bp.post("/secure-messaging/recall")
+def recall():
+    form = AdminRecallForm()
+    ids = _selected_ids(request.form.getlist("message_ids"))
+    if not ids:
+        return _recall_page({"problem": "Tick at least one message to recall."}, 400)
+    try:
+        outcome = admin_recall(current_user, ids, reason=form.reason.data,
+                               request_info=RequestInfo.from_request())
+    except RecallRefused as refusal:
+        return _recall_page({"refusal": str(refusal)}, 403)
+    back = request.form.get("back", "")
+    response = _recall_page({"outcome": outcome,
+                             "back": back if back.startswith("/admin/") else None}, 200)
+    # The results table listens for this and refreshes itself.
+    response.headers["HX-Trigger"] = "messagesRecalled"
+    return response
+
+
+def _recall_page(context, status):
+    context.setdefault("back", None)
+    if is_htmx_request():
+        html = render_block(RECALL, "dialog_content", **context)
+    else:
+        html = render_template(RECALL, **context)
+    response = current_app.make_response((html, status))
+    response.vary.add("HX-Request")
+    return response
+
+

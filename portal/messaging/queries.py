@@ -9,7 +9,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from ..models import Delivery, RecipientStatus, SecureMessage, utcnow
+from ..models import (
+    AccessEvidence,
+    Delivery,
+    EvidenceKind,
+    RecipientStatus,
+    SecureMessage,
+    utcnow,
+)
 
 ADMIN_DEFAULT_WINDOW = timedelta(hours=48)
 
@@ -81,3 +88,31 @@ def message_sent_by(sender, message_id):
         .options(selectinload(SecureMessage.deliveries).joinedload(Delivery.recipient),
                  joinedload(SecureMessage.recalled_by))
     )
+
+
+def message_details(message_id):
+    """A message with everything Message Details shows (never for the body), or None."""
+    return db.session.scalar(
+        select(SecureMessage).where(SecureMessage.id == message_id)
+        .options(joinedload(SecureMessage.sender), joinedload(SecureMessage.recalled_by),
+                 selectinload(SecureMessage.deliveries).joinedload(Delivery.recipient),
+                 selectinload(SecureMessage.deliveries).selectinload(Delivery.evidence))
+    )
+
+
+def portal_logons(user_ids, since, until, per_user=5):
+    """Recent portal sign-ins of these recipients within a window, newest first."""
+    if not user_ids:
+        return {}
+    rows = db.session.scalars(
+        select(AccessEvidence)
+        .where(AccessEvidence.user_id.in_(user_ids),
+               AccessEvidence.kind == EvidenceKind.PORTAL_LOGON,
+               AccessEvidence.occurred_at >= since, AccessEvidence.occurred_at <= until)
+        .order_by(AccessEvidence.occurred_at.desc())
+    ).all()
+    logons = {user_id: [] for user_id in user_ids}
+    for row in rows:
+        if len(logons[row.user_id]) < per_user:
+            logons[row.user_id].append(row)
+    return logons

@@ -75,12 +75,12 @@ def recall(message_id):
     if not form.validate_on_submit():
         abort(400)
     try:
-        message, recalled = sender_recall(current_user, message_id, reason=form.reason.data,
-                                          request_info=RequestInfo.from_request())
+        outcome = sender_recall(current_user, message_id, reason=form.reason.data,
+                                request_info=RequestInfo.from_request())
     except LookupError:
         abort(404)
-    if recalled:
+    if outcome.recalled:
         flash("Message recalled. Its recipients can no longer open it.")
     else:
-        flash(f"Nothing to recall: this message is already {message.status.value.lower()}.")
-    return redirect(url_for("sender.sent_message", message_id=message.id))
+        flash(f"Nothing to recall: this message is already {outcome.skipped[message_id]}.")
+    return redirect(url_for("sender.sent_message", message_id=message_id))

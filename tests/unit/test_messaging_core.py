@@ -114,10 +114,10 @@ def test_recall_records_read_before_recall_and_skips_what_has_ended(people):
                 request_info=TEST_REQUEST, now=now - timedelta(hours=1))
     expired, _ = send(alice, ["bob@partner.example"], now=now - timedelta(days=3),
                       expires_in=timedelta(days=1))
-    recalled, skipped = recall_messages(admin, [read_one.id, expired.id], source=RecallSource.ADMIN,
-                                        reason="  wrong recipients ", request_info=TEST_REQUEST,
-                                        now=now)
-    assert recalled == [read_one] and skipped == [expired]
+    outcome = recall_messages(admin, [read_one.id, expired.id, 999999], source=RecallSource.ADMIN,
+                              reason="  wrong recipients ", request_info=TEST_REQUEST, now=now)
+    assert outcome.recalled == [read_one.id]
+    assert outcome.skipped == {expired.id: "expired"} and outcome.not_found == [999999]
     assert read_one.recalled_by == admin and read_one.recall_reason == "wrong recipients"
     entry = db.session.scalars(select(AuditLogEntry)
                                .where(AuditLogEntry.type == "Secure Messaging - Admin Recalled")).one()
@@ -125,9 +125,9 @@ def test_recall_records_read_before_recall_and_skips_what_has_ended(people):
     assert {r["email"]: r["read_before_recall"] for r in entry.details["recipients"]} == {
         "bob@partner.example": True, "erin@partner.example": False}
 
-    again, skipped_again = recall_messages(alice, [read_one.id], source=RecallSource.SENDER,
-                                           request_info=TEST_REQUEST)
-    assert again == [] and skipped_again == [read_one]
+    again = recall_messages(alice, [read_one.id], source=RecallSource.SENDER,
+                            request_info=TEST_REQUEST)
+    assert again.recalled == [] and again.skipped == {read_one.id: "recalled"}
     assert read_one.recall_source is RecallSource.ADMIN  # recall is final
 
 

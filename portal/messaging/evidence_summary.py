@@ -1,0 +1,43 @@
+"""What Message Details' Status tab says about each recipient, from the evidence."""
+from dataclasses import dataclass, field
+
+from ..models import EvidenceKind, RecipientStatus
+
+CHANNEL_LABELS = {"inbox": "Inbox", "direct_link": "Direct link"}
+
+
+@dataclass
+class RecipientEvidence:
+    delivery: object
+    link_opens: list = field(default_factory=list)
+    views: list = field(default_factory=list)
+    refusals: list = field(default_factory=list)
+    logons: list = field(default_factory=list)
+    read_before_recall: bool | None = None
+
+    @property
+    def disagreement(self):
+        """A plain sentence where the status and the evidence disagree, else None."""
+        if self.delivery.recipient_status is RecipientStatus.SENT and self.views:
+            first = self.views[0]
+            return (f"The status says Sent, but the message body was shown to this recipient "
+                    f"via the {CHANNEL_LABELS[first.channel.value].lower()}")
+        return None
+
+
+def summarise(message, logons_by_user):
+    summaries = []
+    for delivery in message.deliveries:
+        evidence = sorted(delivery.evidence, key=lambda e: (e.occurred_at, e.id))
+        summary = RecipientEvidence(
+            delivery=delivery,
+            link_opens=[e for e in evidence if e.kind is EvidenceKind.LINK_OPENED],
+            views=[e for e in evidence if e.kind is EvidenceKind.MESSAGE_VIEWED],
+            refusals=[e for e in evidence if e.kind is EvidenceKind.ACCESS_REFUSED],
+            logons=logons_by_user.get(delivery.recipient_id, []),
+        )
+        if message.recalled_at is not None:
+            summary.read_before_recall = any(v.occurred_at <= message.recalled_at
+                                             for v in summary.views)
+        summaries.append(summary)
+    return summaries

@@ -1,0 +1,161 @@
+"""Email Delivery > Secure Messaging: the administrators' search over what was sent.
+
+Criteria come from the URL, so a result page can be reloaded, shared and
+reached with Back. Everything is one indexed range on `sent_at` narrowed by
+the other fields; partial matches are case-insensitive.
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from ..extensions import db
+from ..models import Delivery, MessageStatus, SecureMessage, User, utcnow
+from ..web.timefmt import zone_for
+
+RANGES = {
+    "48h": ("Last 48 hours", timedelta(hours=48)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", timedelta(days=30)),
+    "custom": ("Custom range", None),
+}
+DEFAULT_RANGE = "48h"
+STATUSES = ("Sent", "Recalled", "Expired")
+MAX_TEXT = 254
+
+
+@dataclass
+class SearchCriteria:
+    sender: str = ""
+    recipient: str = ""
+    subject: str = ""
+    range: str = DEFAULT_RANGE
+    start: date | None = None  # custom range, inclusive days in the admin's zone
+    end: date | None = None
+    status: str = ""
+    oldest_first: bool = False
+    page: int = 1
+    errors: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args):
+        """Read criteria from query arguments; problems are collected, never raised."""
+        criteria = cls(
+            sender=args.get("from", "").strip()[:MAX_TEXT],
+            recipient=args.get("to", "").strip()[:MAX_TEXT],
+            subject=args.get("subject", "").strip()[:MAX_TEXT],
+            range=args.get("range", DEFAULT_RANGE),
+            status=args.get("status", ""),
+            oldest_first=args.get("sort") == "oldest",
+            page=max(args.get("page", 1, type=int) or 1, 1),
+        )
+        if criteria.range not in RANGES:
+            criteria.errors["range"] = "Choose a time range from the list."
+            criteria.range = DEFAULT_RANGE
+        if criteria.status and criteria.status not in STATUSES:
+            criteria.errors["status"] = "Choose a status from the list."
+            criteria.status = ""
+        if criteria.range == "custom":
+            criteria.start = _parse_day(args.get("start"), "start", "From date", criteria.errors)
+            criteria.end = _parse_day(args.get("end"), "end", "To date", criteria.errors)
+            if criteria.start and criteria.end and criteria.start > criteria.end:
+                criteria.errors["end"] = "The To date must be on or after the From date."
+        return criteria
+
+    def as_args(self, **changes):
+        """The query arguments for these criteria (for links that keep the search)."""
+        values = {"from": self.sender, "to": self.recipient, "subject": self.subject,
+                  "range": self.range, "status": self.status,
+                  "sort": "oldest" if self.oldest_first else "",
+                  "start": self.start.isoformat() if self.start else "",
+                  "end": self.end.isoformat() if self.end else "", "page": self.page}
+        values.update(changes)
+        return {k: v for k, v in values.items()
+                if v not in ("", None) and not (k == "page" and v == 1)
+                and not (k == "range" and v == DEFAULT_RANGE)}
+
+    def window(self, zone_name, now):
+        """The UTC [start, end) of the time range."""
+        if self.range != "custom":
+            return now - RANGES[self.range][1], None
+        zone = zone_for(zone_name)
+        start = datetime.combine(self.start, time.min, tzinfo=zone) if self.start else None
+        end = (datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone)
+               if self.end else None)
+        return start, end
+
+
+def _parse_day(value, key, label, errors):
+    if not value:
+        errors[key] = f"Enter the {label} for a custom range."
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[key] = f"The {label} is not a date (use YYYY-MM-DD)."
+        return None
+
+
+def _like(text):
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_conditions(criteria, zone_name, now):
+    start, end = criteria.window(zone_name, now)
+    conditions = []
+    if start is not None:
+        conditions.append(SecureMessage.sent_at >= start)
+    if end is not None:
+        conditions.append(SecureMessage.sent_at < end)
+    if criteria.sender:
+        sender = aliased(User)
+        conditions.append(exists().where(sender.id == SecureMessage.sender_id,
+                                         func.lower(sender.email).like(_like(criteria.sender),
+                                                                       escape="\\")))
+    if criteria.recipient:
+        recipient = aliased(User)
+        conditions.append(exists().where(
+            Delivery.message_id == SecureMessage.id, recipient.id == Delivery.recipient_id,
+            func.lower(recipient.email).like(_like(criteria.recipient), escape="\\")))
+    if criteria.subject:
+        conditions.append(func.lower(SecureMessage.subject).like(_like(criteria.subject),
+                                                                 escape="\\"))
+    if criteria.status == MessageStatus.RECALLED.value:
+        conditions.append(SecureMessage.recalled_at.is_not(None))
+    elif criteria.status == MessageStatus.EXPIRED.value:
+        conditions.append(and_(SecureMessage.recalled_at.is_(None),
+                               SecureMessage.expires_at <= now))
+    elif criteria.status == MessageStatus.SENT.value:
+        conditions.append(and_(SecureMessage.recalled_at.is_(None),
+                               or_(SecureMessage.expires_at.is_(None),
+                                   SecureMessage.expires_at > now)))
+    return conditions
+
+
+@dataclass
+class SearchPage:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self):
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+def search_messages(criteria, zone_name, per_page, now=None):
+    now = now or utcnow()
+    conditions = search_conditions(criteria, zone_name, now)
+    total = db.session.scalar(select(func.count()).select_from(SecureMessage).where(*conditions))
+    order = SecureMessage.sent_at.asc() if criteria.oldest_first else SecureMessage.sent_at.desc()
+    tie = SecureMessage.id.asc() if criteria.oldest_first else SecureMessage.id.desc()
+    items = db.session.scalars(
+        select(SecureMessage).where(*conditions).order_by(order, tie)
+        .limit(per_page).offset((criteria.page - 1) * per_page)
+        .options(joinedload(SecureMessage.sender),
+                 selectinload(SecureMessage.deliveries).joinedload(Delivery.recipient))
+    ).all()
+    return SearchPage(items=items, total=total, page=criteria.page, per_page=per_page)
