@@ -34,6 +34,11 @@ def sender_sees(page, server, message_id):
     return row.locator("td").nth(2)
 
 
+def admin_sees(page, server, message_id):
+    page.goto(f"{server.url}/admin/secure-messaging/messages/{message_id}?tab=status")
+    return page.locator("#panel-status li", has_text="bob@partner.example")
+
+
 def is_bold(row):
     return row.locator("td").first.evaluate("el => getComputedStyle(el).fontWeight") == "700"
 
@@ -47,6 +52,8 @@ def test_the_comment_step_by_step(page, live_server, new_person, mode, read_afte
     message_id, delivery_id, token = prepare(live_server, mode, subject)
     alice = new_person()
     sign_in(alice, live_server.url, "alice@example.com")
+    admin = new_person()
+    sign_in(admin, live_server.url, "readonly.admin@example.com")
 
     # 1. The recipient opens the notification link, signs in, reads in the viewer.
     page.goto(f"{live_server.url}/m/{token}")
@@ -55,6 +62,16 @@ def test_the_comment_step_by_step(page, live_server, new_person, mode, read_afte
     expect(page.locator(".message-body")).to_have_text("The figures you asked for.")
     expect(sender_sees(alice, live_server, message_id)).to_have_text(
         "Read" if read_after_link else "Sent")
+    admin_row = admin_sees(admin, live_server, message_id)
+    expect(admin_row.locator(".recipient-status")).to_have_text(
+        "Read" if read_after_link else "Sent")
+    # The evidence is beside the status, so the admin can tell either way.
+    expect(admin_row).to_contain_text("1 time(s); first")
+    expect(admin_row).to_contain_text("via Direct link")
+    if not read_after_link:
+        expect(admin_row.get_by_role("note")).to_contain_text(
+            "The status says Sent, but the message body was shown to this recipient "
+            "via the direct link")
 
     # 2. The recipient opens the Inbox: is the message bold?
     page.get_by_role("link", name="Go to Inbox").click()
@@ -73,6 +90,8 @@ def test_the_comment_step_by_step(page, live_server, new_person, mode, read_afte
         count = int(unread_before.split()[0])
         expect(page.locator("#unread-count")).to_have_text(f"{count - 1} unread")
     expect(sender_sees(alice, live_server, message_id)).to_have_text("Read")
+    expect(admin_sees(admin, live_server, message_id).locator(".recipient-status")).to_have_text(
+        "Read")
 
     # Reload and Back work on the pushed URL.
     page.reload()
