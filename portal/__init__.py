@@ -40,11 +40,10 @@ def create_app(config=None, overrides=None):
     csrf.init_app(app)
 
     from . import auth, models  # noqa: F401  (models register their tables)
-    from .auth import loader  # noqa: F401  (user loader and unauthorised handler)
-
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .auth import loader  # noqa: F401  (user loader and unauthorised handler)
     from .recipient import bp as recipient_bp
     from .sender import bp as sender_bp
 

@@ -9,8 +9,8 @@ from ..audit.service import record_audit
 from ..extensions import db
 from ..models import (
     AccessEvidence,
-    AuditCategory,
     Audience,
+    AuditCategory,
     EvidenceKind,
     User,
     UserSession,

@@ -20,6 +20,7 @@ from ..models import (
     ViewChannel,
     utcnow,
 )
+from ..models.sql import lock_rows
 from ..notifications.outbox import queue_read_receipt
 from .tokens import link_token_hash
 
@@ -52,17 +53,18 @@ class MessageAccess:
 def open_message(recipient, delivery, channel, *, request_info, now=None):
     """The recipient asks to see the message of `delivery` through `channel`.
 
-    The status check and the evidence are one transaction, with the message
-    row locked (PostgreSQL) against a recall committing in between: once a
-    recall or the expiry has happened, no later request is shown the body.
+    The status check and the evidence are one transaction with the message
+    row locked, as a recall locks it: once a recall or the expiry has
+    happened, no later request is shown the body, and a view that committed
+    first is counted as read before the recall.
     Returns a MessageAccess; `shown` says whether the body may be displayed.
     """
     if delivery.recipient_id != recipient.id:
         raise PermissionError("a view counts only for the delivery's own recipient")
+    lock_rows(SecureMessage, [delivery.message_id])
     now = now or utcnow()
     message = db.session.scalar(select(SecureMessage).where(
-        SecureMessage.id == delivery.message_id).with_for_update()
-        .execution_options(populate_existing=True))
+        SecureMessage.id == delivery.message_id).execution_options(populate_existing=True))
     status = message.status_at(now)
     if status is not MessageStatus.SENT:
         db.session.add(AccessEvidence(

@@ -1,15 +1,15 @@
 """Recalling secure messages: final, audited, with read-before-recall per recipient.
 
-A recall of many messages is one transaction of a few set-based statements
-(lock, read evidence, update, insert audit entries), so ten thousand messages
-recall in about the time of one: see benchmarks/ and the README's figures.
+A recall of many messages is one transaction of four set-based statements
+(lock and read state, read evidence, update, insert audit entries), whatever
+the number of messages: see benchmarks/ and the README's figures.
 """
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import String, case, exists, select, type_coerce, update
 
 from ..account.settings import current_settings
-from ..audit.service import AuditRecord, record_audit, record_audit_entries
+from ..audit.service import record_audit, record_audit_entries
 from ..extensions import db
 from ..models import (
     AccessEvidence,
@@ -23,14 +23,13 @@ from ..models import (
     User,
     utcnow,
 )
+from ..models.sql import in_id_list, lock_rows
 
 AUDIT_TYPES = {
     RecallSource.ADMIN: "Secure Messaging - Admin Recalled",
     RecallSource.SENDER: "Secure Messaging - Sender Recalled",
 }
 REFUSED_TYPE = "Secure Messaging - Admin Recall Refused"
-# Keeps every IN (...) list under SQLite's limit on bound parameters.
-CHUNK = 5000
 REASON_MAX = 500
 
 
@@ -53,11 +52,6 @@ class RecallOutcome:
         return sorted(i for i, why in self.skipped.items() if why == "expired")
 
 
-def _chunks(ids):
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
-
-
 def recall_messages(actor, message_ids, *, source, reason=None, request_info, now=None):
     """Recall every listed message that is still `Sent`, in one transaction.
 
@@ -65,64 +59,57 @@ def recall_messages(actor, message_ids, *, source, reason=None, request_info, no
     has checked that `actor` may recall these messages (see `sender_recall`
     and `admin_recall`). Returns a RecallOutcome.
     """
-    now = now or utcnow()
     reason = (reason or "").strip()[:REASON_MAX] or None
     ids = sorted({int(i) for i in message_ids})
     outcome = RecallOutcome()
     try:
-        found = {}
-        for chunk in _chunks(ids):
-            rows = db.session.execute(
-                select(SecureMessage.id, SecureMessage.subject, SecureMessage.recalled_at,
-                       SecureMessage.expires_at, User.email)
-                .join(User, User.id == SecureMessage.sender_id)
-                .where(SecureMessage.id.in_(chunk))
-                .order_by(SecureMessage.id)
-                .with_for_update(of=SecureMessage)
-            ).all()
-            found.update({row.id: row for row in rows})
+        # Lock first, then read the clock: a view that committed while we
+        # waited for the lock happened before this recall, and is dated so.
+        lock_rows(SecureMessage, ids)
+        now = now or utcnow()
+        state = case((SecureMessage.recalled_at.is_not(None), "recalled"),
+                     (SecureMessage.expires_at <= now, "expired"), else_="sent")
+        rows = db.session.execute(
+            select(SecureMessage.id, SecureMessage.subject, User.email, state.label("state"))
+            .join(User, User.id == SecureMessage.sender_id)
+            .where(in_id_list(SecureMessage.id, ids))
+        ).all()
+        found = {row.id: row for row in rows}
         for message_id in ids:
             row = found.get(message_id)
             if row is None:
                 outcome.not_found.append(message_id)
-            elif row.recalled_at is not None:
-                outcome.skipped[message_id] = "recalled"
-            elif row.expires_at is not None and row.expires_at <= now:
-                outcome.skipped[message_id] = "expired"
+            elif row.state != "sent":
+                outcome.skipped[message_id] = row.state
             else:
                 outcome.recalled.append(message_id)
-
-        recipients = {message_id: [] for message_id in outcome.recalled}
-        shown = exists().where(AccessEvidence.delivery_id == Delivery.id,
-                               AccessEvidence.kind == EvidenceKind.MESSAGE_VIEWED,
-                               AccessEvidence.occurred_at <= now)
-        for chunk in _chunks(outcome.recalled):
-            for row in db.session.execute(
-                select(Delivery.message_id, User.email, Delivery.recipient_status,
-                       shown.label("read_before_recall"))
+        if outcome.recalled:
+            recipients = {message_id: [] for message_id in outcome.recalled}
+            shown = exists().where(AccessEvidence.delivery_id == Delivery.id,
+                                   AccessEvidence.kind == EvidenceKind.MESSAGE_VIEWED,
+                                   AccessEvidence.occurred_at <= now)
+            for message_id, email, status, read in db.session.execute(
+                select(Delivery.message_id, User.email,
+                       type_coerce(Delivery.recipient_status, String), shown)
                 .join(User, User.id == Delivery.recipient_id)
-                .where(Delivery.message_id.in_(chunk))
+                .where(in_id_list(Delivery.message_id, outcome.recalled))
                 .order_by(Delivery.message_id, Delivery.position)
             ):
-                recipients[row.message_id].append({
-                    "email": row.email, "recipient_status": row.recipient_status.value,
-                    "read_before_recall": bool(row.read_before_recall)})
+                recipients[message_id].append({"email": email, "recipient_status": status,
+                                               "read_before_recall": bool(read)})
             db.session.execute(
                 update(SecureMessage)
-                .where(SecureMessage.id.in_(chunk), SecureMessage.recalled_at.is_(None),
-                       or_(SecureMessage.expires_at.is_(None), SecureMessage.expires_at > now))
+                .where(in_id_list(SecureMessage.id, outcome.recalled))
                 .values(recalled_at=now, recalled_by_id=actor.id, recall_reason=reason,
                         recall_source=source)
                 .execution_options(synchronize_session=False)
             )
-        record_audit_entries([
-            AuditRecord(
-                category=AuditCategory.SECURE_MESSAGING, type=AUDIT_TYPES[source],
-                details={"message_id": message_id, "subject": found[message_id].subject,
-                         "sender": found[message_id].email, "source": source.value,
-                         "reason": reason, "recipients": recipients[message_id]})
-            for message_id in outcome.recalled
-        ], actor=actor, request_info=request_info, occurred_at=now)
+            record_audit_entries(
+                AuditCategory.SECURE_MESSAGING, AUDIT_TYPES[source],
+                [{"message_id": message_id, "subject": found[message_id].subject,
+                  "sender": found[message_id].email, "source": source.value, "reason": reason,
+                  "recipients": recipients[message_id]} for message_id in outcome.recalled],
+                actor=actor, request_info=request_info, occurred_at=now)
         db.session.commit()
     except Exception:
         db.session.rollback()

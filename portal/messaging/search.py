@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload
 
 from ..extensions import db
 from ..models import Delivery, MessageStatus, SecureMessage, User, utcnow
+from ..models.message import summarise_recipients
+from ..web.pagination import page_number
 from ..web.timefmt import zone_for
 
 RANGES = {
@@ -48,7 +50,7 @@ class SearchCriteria:
             range=args.get("range", DEFAULT_RANGE),
             status=args.get("status", ""),
             oldest_first=args.get("sort") == "oldest",
-            page=max(args.get("page", 1, type=int) or 1, 1),
+            page=page_number(args),
         )
         if criteria.range not in RANGES:
             criteria.errors["range"] = "Choose a time range from the list."
@@ -86,15 +88,22 @@ class SearchCriteria:
         return start, end
 
 
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
 def _parse_day(value, key, label, errors):
     if not value:
         errors[key] = f"Enter the {label} for a custom range."
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         errors[key] = f"The {label} is not a date (use YYYY-MM-DD)."
         return None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        errors[key] = f"The {label} must be between 1970-01-01 and 9998-12-31."
+        return None
+    return day
 
 
 def _like(text):
@@ -140,6 +149,8 @@ class SearchPage:
     total: int
     page: int
     per_page: int
+    # message id -> the `To` column: one address, or `first@domain and N other(s)`
+    to_summaries: dict = field(default_factory=dict)
 
     @property
     def pages(self):
@@ -150,12 +161,27 @@ def search_messages(criteria, zone_name, per_page, now=None):
     now = now or utcnow()
     conditions = search_conditions(criteria, zone_name, now)
     total = db.session.scalar(select(func.count()).select_from(SecureMessage).where(*conditions))
+    # A page past the last shows the last one rather than claiming nothing matched.
+    criteria.page = min(criteria.page, max((total + per_page - 1) // per_page, 1))
     order = SecureMessage.sent_at.asc() if criteria.oldest_first else SecureMessage.sent_at.desc()
     tie = SecureMessage.id.asc() if criteria.oldest_first else SecureMessage.id.desc()
     items = db.session.scalars(
         select(SecureMessage).where(*conditions).order_by(order, tie)
         .limit(per_page).offset((criteria.page - 1) * per_page)
-        .options(joinedload(SecureMessage.sender),
-                 selectinload(SecureMessage.deliveries).joinedload(Delivery.recipient))
+        .options(joinedload(SecureMessage.sender))
     ).all()
-    return SearchPage(items=items, total=total, page=criteria.page, per_page=per_page)
+    return SearchPage(items=items, total=total, page=criteria.page, per_page=per_page,
+                      to_summaries=to_summaries([m.id for m in items]))
+
+
+def to_summaries(message_ids):
+    """The `To` column for a page of messages, in one plain query (no delivery objects)."""
+    addresses = {message_id: [] for message_id in message_ids}
+    if message_ids:
+        rows = db.session.execute(
+            select(Delivery.message_id, User.email).join(User, User.id == Delivery.recipient_id)
+            .where(Delivery.message_id.in_(message_ids))
+            .order_by(Delivery.message_id, Delivery.position))
+        for message_id, email in rows:
+            addresses[message_id].append(email)
+    return {message_id: summarise_recipients(emails) for message_id, emails in addresses.items()}

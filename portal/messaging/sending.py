@@ -2,12 +2,11 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..account.settings import current_settings
 from ..audit.service import record_audit
-from flask import current_app
-
 from ..extensions import db
 from ..models import (
     AccessEvidence,

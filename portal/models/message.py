@@ -31,6 +31,15 @@ class ViewChannel(str, enum.Enum):
     DIRECT_LINK = "direct_link"
 
 
+def summarise_recipients(addresses):
+    """One address, or `first@domain and N other(s)` (To and Cc together)."""
+    if not addresses:
+        return ""
+    if len(addresses) == 1:
+        return addresses[0]
+    return f"{addresses[0]} and {len(addresses) - 1} other(s)"
+
+
 class SecureMessage(db.Model):
     __tablename__ = "secure_messages"
     __table_args__ = (
@@ -89,13 +98,7 @@ class SecureMessage(db.Model):
 
     @property
     def to_summary(self):
-        """One address, or `first@domain and N other(s)` (To and Cc together)."""
-        addresses = [d.recipient.email for d in self.deliveries]
-        if not addresses:
-            return ""
-        if len(addresses) == 1:
-            return addresses[0]
-        return f"{addresses[0]} and {len(addresses) - 1} other(s)"
+        return summarise_recipients([d.recipient.email for d in self.deliveries])
 
     def __repr__(self):
         return f"<SecureMessage {self.id} {self.subject!r}>"

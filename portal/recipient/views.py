@@ -5,10 +5,11 @@ from jinja2_fragments.flask import render_blocks
 from ..messaging.link_scanners import is_prefetch, looks_automated
 from ..messaging.queries import delivery_of, inbox_of, unread_count
 from ..messaging.reading import delivery_for_link, open_message, record_link_opened
-from ..messaging.responding import ACTIONS, ResponseRefused, check_permitted, respond
+from ..messaging.responding import ResponseRefused, check_permitted, respond
 from ..messaging.sending import DraftError
 from ..models import ViewChannel, utcnow
 from ..web.htmx import is_htmx_request
+from ..web.pagination import page_number
 from ..web.request_info import RequestInfo
 from . import bp
 from .forms import RespondForm
@@ -24,7 +25,7 @@ def _inbox_context(page, selected=None, access=None):
 
 @bp.get("/inbox")
 def inbox():
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     return render_template(INBOX, **_inbox_context(page))
 
 
@@ -34,7 +35,7 @@ def inbox_message(delivery_id):
     delivery = delivery_of(current_user, delivery_id) or abort(404)
     access = open_message(current_user, delivery, ViewChannel.INBOX,
                           request_info=RequestInfo.from_request())
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     context = _inbox_context(page, selected=delivery, access=access)
     if is_htmx_request() and request.headers.get("HX-Target") == "reading-pane":
         html = render_blocks(INBOX, ["reading_pane", "oob_updates"], oob=True, **context)

@@ -8,6 +8,7 @@ from ..messaging.queries import message_sent_by, messages_sent_by
 from ..messaging.recall import sender_recall
 from ..messaging.sending import DraftError, MessageDraft, send_message
 from ..models import utcnow
+from ..web.pagination import page_number
 from ..web.request_info import RequestInfo
 from . import bp
 from .forms import ComposeForm, RecallForm
@@ -18,7 +19,7 @@ FORM_FIELD_FOR = {"expires_at": "expiry_date"}
 
 @bp.get("/sent")
 def sent_messages():
-    page = request.args.get("page", 1, type=int)
+    page = page_number()
     results = messages_sent_by(current_user, page, current_app.config["PAGE_SIZE"])
     return render_template("sender/sent.html", results=results)
 

@@ -2,6 +2,7 @@
 from datetime import timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import g, has_request_context
 from flask_login import current_user
 
 
@@ -13,8 +14,12 @@ def zone_for(name):
 
 
 def viewer_zone():
-    name = getattr(current_user, "time_zone", None) if current_user else None
-    return zone_for(name)
+    """The signed-in person's zone, looked up once per request (lists show many times)."""
+    if not has_request_context():
+        return timezone.utc
+    if "viewer_zone" not in g:
+        g.viewer_zone = zone_for(getattr(current_user, "time_zone", None))
+    return g.viewer_zone
 
 
 def format_datetime(value, zone=None):
