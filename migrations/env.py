@@ -46,6 +46,9 @@ def get_metadata():
     return target_db.metadata
 
 
+from portal.models.schema import include_object_for  # noqa: E402
+
+
 def render_item(type_, obj, autogen_context):
     """Render the portal's column types as plain SQLAlchemy types.
 
@@ -109,6 +112,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_object=include_object_for(connection.dialect.name),
             **conf_args
         )
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased, joinedload
 from ..extensions import db
 from ..models import Delivery, MessageStatus, SecureMessage, User, utcnow
 from ..models.message import summarise_recipients
+from ..models.sql import contains_text, in_id_list
 from ..web.pagination import page_number
 from ..web.timefmt import zone_for
 
@@ -106,9 +107,15 @@ def _parse_day(value, key, label, errors):
     return day
 
 
-def _like(text):
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+# A From or To text matching at most this many people is looked up through
+# their ids (indexed); a broader one is checked per message in the window.
+FEW_PEOPLE = 1000
+
+
+def _people_matching(text_):
+    return db.session.scalars(
+        select(User.id).where(contains_text(User.email, text_))
+        .limit(FEW_PEOPLE + 1)).all()
 
 
 def search_conditions(criteria, zone_name, now):
@@ -119,18 +126,26 @@ def search_conditions(criteria, zone_name, now):
     if end is not None:
         conditions.append(SecureMessage.sent_at < end)
     if criteria.sender:
-        sender = aliased(User)
-        conditions.append(exists().where(sender.id == SecureMessage.sender_id,
-                                         func.lower(sender.email).like(_like(criteria.sender),
-                                                                       escape="\\")))
+        senders = _people_matching(criteria.sender)
+        if len(senders) <= FEW_PEOPLE:
+            conditions.append(in_id_list(SecureMessage.sender_id, senders))
+        else:
+            sender = aliased(User)
+            conditions.append(exists().where(
+                sender.id == SecureMessage.sender_id,
+                contains_text(sender.email, criteria.sender)))
     if criteria.recipient:
-        recipient = aliased(User)
-        conditions.append(exists().where(
-            Delivery.message_id == SecureMessage.id, recipient.id == Delivery.recipient_id,
-            func.lower(recipient.email).like(_like(criteria.recipient), escape="\\")))
+        recipients = _people_matching(criteria.recipient)
+        if len(recipients) <= FEW_PEOPLE:
+            conditions.append(SecureMessage.id.in_(
+                select(Delivery.message_id).where(in_id_list(Delivery.recipient_id, recipients))))
+        else:
+            recipient = aliased(User)
+            conditions.append(exists().where(
+                Delivery.message_id == SecureMessage.id, recipient.id == Delivery.recipient_id,
+                contains_text(recipient.email, criteria.recipient)))
     if criteria.subject:
-        conditions.append(func.lower(SecureMessage.subject).like(_like(criteria.subject),
-                                                                 escape="\\"))
+        conditions.append(contains_text(SecureMessage.subject, criteria.subject))
     if criteria.status == MessageStatus.RECALLED.value:
         conditions.append(SecureMessage.recalled_at.is_not(None))
     elif criteria.status == MessageStatus.EXPIRED.value:

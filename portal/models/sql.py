@@ -35,3 +35,17 @@ def lock_rows(model, ids):
     else:
         db.session.execute(update(model).where(in_id_list(model.id, ids))
                            .values(id=model.id).execution_options(synchronize_session=False))
+
+
+def contains_text(column, text_):
+    """Case-insensitive partial match, with `%`, `_` and `\\` taken literally.
+
+    PostgreSQL: ILIKE, which the trigram indexes serve. SQLite: LIKE, which is
+    already case-insensitive there (for ASCII, as SQLite's lower() is too) and,
+    unlike lower(column) LIKE, can be checked straight from a covering index.
+    """
+    escaped = text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column.ilike(pattern, escape="\\")
+    return column.like(pattern, escape="\\")

@@ -35,6 +35,11 @@ class Audience(str, enum.Enum):
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        # PostgreSQL: From and To searches match part of an address (ILIKE).
+        db.Index("ix_users_email_trgm", "email", postgresql_using="gin",
+                 postgresql_ops={"email": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+    )
 
     id = db.Column(db.Integer, primary_key=True)
     # Stored lower-case: addresses are compared case-insensitively everywhere.
