@@ -65,6 +65,9 @@ def create_app(config=None, overrides=None):
     from .access import check_every_endpoint_has_a_rule, enforce_access_policy
     from .web import errors, templating
 
+    from .web.input_guard import refuse_nul_characters
+
+    app.before_request(refuse_nul_characters)
     app.before_request(enforce_access_policy)
 
     @app.after_request
