@@ -64,7 +64,6 @@ def create_app(config=None, overrides=None):
 
     from .access import check_every_endpoint_has_a_rule, enforce_access_policy
     from .web import errors, templating
-
     from .web.input_guard import refuse_nul_characters
 
     app.before_request(refuse_nul_characters)
@@ -76,6 +75,7 @@ def create_app(config=None, overrides=None):
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         return response
+
     errors.register(app)
     templating.register(app)
 

@@ -4,7 +4,6 @@ import pytest
 from portal import create_app
 from portal.demo.loader import DEMO_PASSWORD, load_demo_data
 from portal.extensions import db
-
 from tests.support.databases import Databases, empty_all_tables, selected_backends
 from tests.support.factories import csrf_token_from, user_by_email
 
@@ -27,13 +26,27 @@ def database_url(databases, backend):
     return databases.url(backend)
 
 
+@pytest.fixture(scope="session")
+def _built_apps():
+    return {}
+
+
 @pytest.fixture
-def app(database_url):
+def app(database_url, _built_apps):
     """The app, with no context pushed: each test-client request gets its own,
     as in production (a shared one would carry `g` and the session across requests).
-    Tests that touch the database directly use `app.app_context()` or `ctx`."""
-    app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    Tests that touch the database directly use `app.app_context()` or `ctx`.
+
+    Built once per database (templates and queries compile once); each test
+    gets empty tables and the configuration as it was."""
+    app = _built_apps.get(database_url)
+    if app is None:
+        app = _built_apps[database_url] = create_app(
+            "test", overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    config = dict(app.config)
     yield app
+    app.config.clear()
+    app.config.update(config)
     empty_all_tables(app)
 
 

@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import AccessEvidence, EvidenceKind, MessageStatus, utcnow
 from .addresses import split_addresses
 from .expiry import default_expiry_date, expiry_from_date
-from .sending import MessageDraft, queue_message
+from .sending import DraftError, MessageDraft, queue_message
 
 ACTIONS = {
     "reply": ("allow_reply", "The sender does not allow replies to this message."),
@@ -53,6 +53,13 @@ def quoted(message):
     return "\n".join([header, *(f"> {line}" for line in lines)])
 
 
+def _response_expiry(original, settings, time_zone, now):
+    expiry_day = default_expiry_date(settings, time_zone, now)
+    default = expiry_from_date(expiry_day, time_zone) if expiry_day else None
+    candidates = [t for t in (default, original.expires_at) if t is not None]
+    return min(candidates) if candidates else None
+
+
 def respond(recipient, delivery, action, *, text, forward_to="", request_info, now=None):
     """Send the reply or forward as a new secure message; returns it. Raises
     ResponseRefused, or DraftError for what the recipient typed."""
@@ -64,16 +71,20 @@ def respond(recipient, delivery, action, *, text, forward_to="", request_info, n
     settings = current_settings()
     prefix = "Fwd: " if action == "forward" else "Re: "
     subject = original.subject if original.subject.startswith(prefix) else prefix + original.subject
-    expiry_day = default_expiry_date(settings, recipient.time_zone, now)
+    if action != "forward" and not text.strip():
+        raise DraftError({"body": "Enter your reply."})
+    note = f"{text.rstrip()}\n\n" if text.strip() else ""
     draft = MessageDraft(
         to=response_recipients(delivery, action, forward_to),
         subject=subject[:255],
-        body=f"{text.rstrip()}\n\n{quoted(original)}" if text.strip() else "",
-        expires_at=expiry_from_date(expiry_day, recipient.time_zone) if expiry_day else None,
+        body=note + quoted(original),
+        # The quoted original keeps its own limits: no later expiry, and no
+        # forwarding or printing the sender did not allow.
+        expires_at=_response_expiry(original, settings, recipient.time_zone, now),
         allow_reply=True,
         allow_reply_all=settings.default_allow_reply_all,
-        allow_forward=settings.default_allow_forward,
-        allow_print=settings.default_allow_print,
+        allow_forward=settings.default_allow_forward and original.allow_forward,
+        allow_print=settings.default_allow_print and original.allow_print,
         read_receipt=False,
     )
     try:

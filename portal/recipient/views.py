@@ -99,10 +99,10 @@ def respond_to(delivery_id, action):
                 (getattr(form, field).errors if field else form.form_errors).append(text)
             status = 400
         else:
-            verb = "forwarded" if action == "forward" else "sent"
             count = len(message.deliveries)
-            flash(f"Your {'forward' if action == 'forward' else 'reply'} was {verb} as a secure "
-                  f"message to {count} recipient{'s' if count != 1 else ''}.")
+            what = "Forwarded" if action == "forward" else "Your reply was sent"
+            flash(f"{what} as a secure message to {count} "
+                  f"recipient{'s' if count != 1 else ''}.")
             return redirect(url_for("recipient.inbox_message", delivery_id=delivery.id))
     elif request.method == "POST":
         status = 400

@@ -8,7 +8,6 @@ from portal import create_app
 from portal.demo.loader import load_demo_data
 from portal.extensions import db
 from portal.web.htmx import HTMX_URL
-
 from tests.support.databases import migrate_to_head, running_in_ci
 from tests.support.htmx_copy import local_htmx
 from tests.support.live_server import LiveServer
@@ -68,7 +67,6 @@ def mail_portal(tmp_path_factory):
     """A portal that delivers its outbox over SMTP to a real server on loopback,
     with the outbox worker running in a background thread as in `make run`."""
     from portal.notifications.delivery import start_worker_thread
-
     from tests.support.smtp import SmtpSink
 
     sink = SmtpSink().start()

@@ -1,12 +1,10 @@
 """Administrators search, open Message Details, and recall in bulk."""
 import pytest
 from playwright.sync_api import expect
-
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AccountSettings, AuditLogEntry, Edition
-
 from tests.support.factories import send, user_by_email
 
 from .helpers import fill_sign_in, sign_in

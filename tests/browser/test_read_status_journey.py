@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import AccountSettings, ReadStatusMode
-
 from tests.support.factories import send, user_by_email
 
 from .helpers import fill_sign_in, sign_in

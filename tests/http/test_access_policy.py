@@ -5,7 +5,6 @@ from portal import create_app
 from portal.access import POLICY, rule_for
 from portal.extensions import db
 from portal.models import AdminRole
-
 from tests.conftest import AuthActions
 from tests.support.factories import csrf_token_from, send
 

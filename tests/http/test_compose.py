@@ -1,5 +1,5 @@
 """Compose: what a sender types, what is refused, and what is saved."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,6 @@ from portal.models import (
     OutboxEmail,
     SecureMessage,
     User,
-    utcnow,
 )
 
 
@@ -99,7 +98,7 @@ def test_bad_input_is_refused_inline_and_saves_nothing(app, alice, client, auth,
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert f'<p class="field-error" id="{field}-error">{text}' in html
-    assert f'aria-describedby="' in html and 'aria-invalid="true"' in html
+    assert 'aria-describedby="' in html and 'aria-invalid="true"' in html
     assert "The message was not sent." in html
     assert counts(app) == before
 

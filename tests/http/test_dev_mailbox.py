@@ -2,7 +2,6 @@
 import pytest
 
 from portal import create_app
-
 from tests.support.factories import send
 
 

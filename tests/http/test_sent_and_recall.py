@@ -6,8 +6,14 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.messaging.reading import record_view
-from portal.models import AccountSettings, AuditLogEntry, Edition, SecureMessage, ViewChannel, utcnow
-
+from portal.models import (
+    AccountSettings,
+    AuditLogEntry,
+    Edition,
+    SecureMessage,
+    ViewChannel,
+    utcnow,
+)
 from tests.support.factories import TEST_REQUEST, send
 
 

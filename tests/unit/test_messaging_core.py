@@ -23,7 +23,6 @@ from portal.models import (
     ViewChannel,
     utcnow,
 )
-
 from tests.support.factories import TEST_REQUEST, send
 
 

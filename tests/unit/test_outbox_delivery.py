@@ -11,7 +11,6 @@ from portal.models import OutboxEmail, OutboxStatus, utcnow
 from portal.notifications import delivery
 from portal.notifications.delivery import deliver_due, release_abandoned
 from portal.notifications.transports import SmtpTransport
-
 from tests.support.factories import send
 from tests.support.smtp import SmtpSink, free_port
 

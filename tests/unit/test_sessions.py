@@ -4,7 +4,6 @@ from sqlalchemy import select
 from portal.auth.service import resume_session, sign_in, sign_out
 from portal.extensions import db
 from portal.models import AccessEvidence, AuditLogEntry, EvidenceKind, UserSession
-
 from tests.support.factories import TEST_REQUEST
 
 
