@@ -7,7 +7,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 export FLASK_APP := portal
 
-.PHONY: run test install browser migrate demo clean
+.PHONY: run test install browser migrate demo benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest
+
+# Admin console at scale (about 10 minutes): prints the figures the README quotes.
+benchmark: install
+	$(BIN)/python benchmarks/admin_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache
