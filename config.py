@@ -67,6 +67,11 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
     PAGE_SIZE = 25
 
+    # Key of the audit log's hash chain. Kept out of the database, so an edit
+    # made there cannot be given a valid hash. Defaults to one derived from
+    # SECRET_KEY; set it separately to rotate SECRET_KEY without re-keying.
+    AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY") or None
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session does

@@ -26,6 +26,23 @@ def register_cli(app: Flask):
                        f"{report.get('skipped', 'nothing to add')}.")
         db.session.remove()
 
+    @app.cli.group("audit")
+    def audit():
+        """The audit log."""
+
+    @audit.command("verify")
+    def audit_verify():
+        """Check the audit log's hash chain; exit status 1 names the first broken entry."""
+        from .audit.chain import verify_chain
+
+        report = verify_chain()
+        if report.ok:
+            click.echo(f"Audit chain verified: {report.checked} entries, unbroken.")
+            return
+        click.echo(f"Audit chain BROKEN after {report.checked} good entries: {report.problem}.",
+                   err=True)
+        raise SystemExit(1)
+
     @app.cli.group("outbox")
     def outbox():
         """Email delivery from the outbox."""
@@ -49,6 +66,64 @@ def register_cli(app: Flask):
             run_worker(current_app._get_current_object(), stop)
         except KeyboardInterrupt:
             stop.set()
+
+    @app.cli.group("read-status")
+    def read_status():
+        """Read status and the access evidence behind it (for QA scripts)."""
+
+    @read_status.command("discrepancies")
+    @click.option("--since", metavar="YYYY-MM-DD",
+                  help="Only those whose body was first shown on or after this day.")
+    @click.option("--until", metavar="YYYY-MM-DD",
+                  help="Only those whose body was first shown on or before this day.")
+    @click.option("--time-zone", default="UTC", show_default=True,
+                  help="The time zone of --since and --until (an IANA name).")
+    @click.option("--format", "output_format", type=click.Choice(["text", "csv"]),
+                  default="text", show_default=True)
+    def read_status_discrepancies(since, until, time_zone, output_format):
+        """Recipients whose status says Sent although the body was shown to them, newest first.
+
+        The list of Account > Read-status discrepancies; `--format csv` is its CSV export.
+        """
+        import csv
+        import io
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from .messaging.discrepancies import (
+            CSV_HEADER,
+            DiscrepancyFilter,
+            csv_row,
+            each_discrepancy,
+            text_line,
+        )
+        from .models import utcnow
+        from .web.csv_export import _cell
+
+        try:
+            ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise click.BadParameter(f"{time_zone!r} is not a known time zone.",
+                                     param_hint="--time-zone") from None
+        report_filter = DiscrepancyFilter.from_values(
+            since, until, labels=("--since date", "--until date"))
+        if report_filter.errors:
+            raise click.UsageError(" ".join(report_filter.errors.values()))
+        now = utcnow()
+        items = each_discrepancy(report_filter, time_zone)
+        if output_format == "csv":
+            line = io.StringIO()
+            writer = csv.writer(line)
+            for values in [CSV_HEADER, *(csv_row(item, now) for item in items)]:
+                writer.writerow([_cell(value) for value in values])
+                click.echo(line.getvalue(), nl=False)
+                line.seek(0)
+                line.truncate()
+            return
+        count = 0
+        for count, item in enumerate(items, start=1):
+            click.echo(text_line(item, now))
+        click.echo(f"{count} read-status discrepanc{'y' if count == 1 else 'ies'}."
+                   if count else "No read-status discrepancies found.")
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -10,22 +10,31 @@ from sqlalchemy import bindparam, text
 from ..extensions import db
 from ..models import AuditLogEntry, utcnow
 from ..models.types import UTCDateTime
+from .chain import canonical_content, chain_writer
 
 
 def record_audit(category, type_, *, actor=None, actor_email=None, request_info=None,
                  details=None, occurred_at=None):
-    entry = AuditLogEntry(
-        category=category,
-        type=type_,
-        actor_id=actor.id if actor is not None else None,
-        actor_email=actor.email if actor is not None else actor_email,
-        occurred_at=occurred_at or utcnow(),
-        ip=request_info.ip if request_info else None,
-        user_agent=request_info.user_agent if request_info else None,
-        details=details or {},
-    )
+    """Append one entry to the audit chain, in the caller's transaction."""
+    values = {
+        "category": category,
+        "type": type_,
+        "actor_id": actor.id if actor is not None else None,
+        "actor_email": actor.email if actor is not None else actor_email,
+        "occurred_at": occurred_at or utcnow(),
+        "ip": request_info.ip if request_info else None,
+        "user_agent": request_info.user_agent if request_info else None,
+        "details": _plain(details or {}),
+    }
+    seq, previous, digest = chain_writer().link(canonical_content(*values.values()))
+    entry = AuditLogEntry(**values, chain_seq=seq, previous_hash=previous, entry_hash=digest)
     db.session.add(entry)
     return entry
+
+
+def _plain(details):
+    """Details as they will read back from the database (JSON types only)."""
+    return json.loads(json.dumps(details, default=str))
 
 
 def record_audit_entries(category, type_, details_list, *, actor, request_info, occurred_at):
@@ -37,19 +46,32 @@ def record_audit_entries(category, type_, details_list, *, actor, request_info, 
     """
     if not details_list:
         return
+    ip = request_info.ip if request_info else None
+    user_agent = request_info.user_agent if request_info else None
+    writer = chain_writer()
+    items = []
+    for details in details_list:
+        details = _plain(details)
+        seq, previous, digest = writer.link(canonical_content(
+            category, type_, actor.id, actor.email, occurred_at, ip, user_agent, details))
+        items.append({"seq": seq, "previous": previous, "hash": digest, "details": details})
     if db.session.get_bind().dialect.name == "postgresql":
+        fields = ("CAST(value->>'seq' AS BIGINT), value->>'previous', value->>'hash', "
+                  "value->'details'")
         rows = ("jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS item(value, n) "
                 "ORDER BY n")
     else:
+        fields = ("json_extract(value, '$.seq'), json_extract(value, '$.previous'), "
+                  "json_extract(value, '$.hash'), json_extract(value, '$.details')")
         rows = "json_each(:items) ORDER BY CAST(key AS INTEGER)"
     statement = text(
         "INSERT INTO audit_log_entries (category, type, actor_id, actor_email, occurred_at, "
-        "ip, user_agent, details) SELECT :category, :type, :actor_id, :actor_email, "
-        f":occurred_at, :ip, :user_agent, value FROM {rows}"
+        "ip, user_agent, chain_seq, previous_hash, entry_hash, details) SELECT :category, "
+        f":type, :actor_id, :actor_email, :occurred_at, :ip, :user_agent, {fields} FROM {rows}"
     ).bindparams(bindparam("occurred_at", type_=UTCDateTime()))
+    db.session.flush()  # the head row's new position is written with the entries
     db.session.execute(statement, {
         "category": category, "type": type_, "actor_id": actor.id, "actor_email": actor.email,
-        "occurred_at": occurred_at, "ip": request_info.ip if request_info else None,
-        "user_agent": request_info.user_agent if request_info else None,
-        "items": json.dumps(details_list),
+        "occurred_at": occurred_at, "ip": ip, "user_agent": user_agent,
+        "items": json.dumps(items),
     })

@@ -1,6 +1,6 @@
 """The data model. Import models from here so every table is registered."""
 from .account import AccountSettings, Edition, ReadStatusMode
-from .audit import AuditCategory, AuditLogEntry
+from .audit import AuditCategory, AuditChainHead, AuditLogEntry
 from .evidence import AccessEvidence, EvidenceKind
 from .message import (
     Delivery,
@@ -17,6 +17,7 @@ from .user import AdminRole, Audience, User, UserSession
 
 __all__ = [
     "AccessEvidence", "AccountSettings", "AdminRole", "Audience", "AuditCategory",
+    "AuditChainHead",
     "AuditLogEntry", "Delivery", "Edition", "EmailKind", "EvidenceKind", "MessageStatus",
     "OutboxEmail", "OutboxStatus", "ReadStatusMode", "RecallSource", "RecipientKind",
     "RecipientStatus", "SecureMessage", "User", "UserSession", "ViewChannel", "utcnow",

@@ -28,8 +28,22 @@ class AuditLogEntry(db.Model):
     ip = db.Column(db.String(45), nullable=True)
     user_agent = db.Column(db.String(512), nullable=True)
     details = db.Column(JSONDocument, nullable=False, default=dict)
-    # Tamper evidence: HMAC over this entry's content and the previous hash.
-    previous_hash = db.Column(db.String(64), nullable=True)
-    entry_hash = db.Column(db.String(64), nullable=True)
+    # Tamper evidence: entries form a chain in `chain_seq` order; each carries
+    # an HMAC over its content and the previous entry's hash (see audit/chain.py).
+    chain_seq = db.Column(db.BigInteger, nullable=False, unique=True)
+    previous_hash = db.Column(db.String(64), nullable=False)
+    entry_hash = db.Column(db.String(64), nullable=False)
 
     actor = db.relationship("User")
+
+
+class AuditChainHead(db.Model):
+    """The end of the audit chain: one row, locked by every transaction that
+    appends, so concurrent writers line up instead of forking the chain."""
+
+    __tablename__ = "audit_chain_head"
+    SINGLETON_ID = 1
+
+    id = db.Column(db.Integer, primary_key=True)
+    last_seq = db.Column(db.BigInteger, nullable=False, default=0)
+    last_hash = db.Column(db.String(64), nullable=False)

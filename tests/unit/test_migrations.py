@@ -2,7 +2,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from portal import create_app
 from portal.extensions import db
@@ -38,3 +38,25 @@ def test_admin_search_columns_are_indexed(backend):
     assert ("sent_at", "subject") in indexed
     delivery_indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("deliveries")}
     assert ("recipient_id", "message_id") in delivery_indexes
+
+
+def test_entries_from_before_the_chain_are_chained_by_the_migration(databases, backend):
+    from portal.audit.chain import verify_chain
+
+    url = databases.fresh_url(backend, "chain_backfill")
+    app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as conn:
+            for n in range(3):
+                conn.execute(text(
+                    "INSERT INTO audit_log_entries (category, type, actor_email, occurred_at, "
+                    "details) VALUES ('Authentication Logs', 'Authentication - Signed In', "
+                    f"'old{n}@example.com', :at, :details)"),
+                    {"at": "2026-01-0%d 10:00:00.000000" % (n + 1) if backend == "sqlite"
+                     else f"2026-01-0{n + 1} 10:00:00+00", "details": '{"n": %d}' % n})
+        upgrade()
+        report = verify_chain()
+        assert report.ok and report.checked == 3
+        db.session.remove()
+        db.engine.dispose()
