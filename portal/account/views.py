@@ -1,12 +1,62 @@
-from flask import current_app, render_template
+from flask import abort, current_app, render_template, request
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
 
-from ..audit.queries import audit_entries
-from ..web.pagination import page_number
+from ..audit.catalogue import AUDIT_TYPES
+from ..audit.chain import verify_chain
+from ..audit.export import EXPORT_HEADER, export_row, record_export
+from ..audit.queries import AuditCriteria, audit_entries, audit_entry, audit_export_rows
+from ..web.csv_export import stream_csv
+from ..web.htmx import is_htmx_request
+from ..web.request_info import RequestInfo
 from . import bp
+
+PAGE = "account/audit_logs.html"
+
+
+def _context(entry=None):
+    criteria = AuditCriteria.from_args(request.args)
+    entries = None
+    if not criteria.errors:
+        entries = audit_entries(criteria, current_user.time_zone,
+                                current_app.config["PAGE_SIZE"])
+    return {"criteria": criteria, "entries": entries, "types": AUDIT_TYPES, "entry": entry}
+
+
+def _respond(context, blocks):
+    target = request.headers.get("HX-Target") if is_htmx_request() else None
+    if target in blocks:
+        response = current_app.make_response(render_block(PAGE, blocks[target], **context))
+    else:
+        status = 400 if context["criteria"].errors else 200
+        response = current_app.make_response((render_template(PAGE, **context), status))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/audit-logs")
 def audit_logs():
-    page = page_number()
-    entries = audit_entries(page, current_app.config["PAGE_SIZE"])
-    return render_template("account/audit_logs.html", entries=entries)
+    return _respond(_context(), {"audit-results": "results"})
+
+
+@bp.get("/audit-logs/<int:entry_id>")
+def audit_log_entry(entry_id):
+    entry = audit_entry(entry_id) or abort(404)
+    return _respond(_context(entry), {"entry-panel": "entry_details"})
+
+
+@bp.get("/audit-logs/chain")
+def audit_chain_status():
+    """Whether the hash chain verifies (loaded after the page: it reads every entry)."""
+    return render_template("account/_chain_status.html", report=verify_chain())
+
+
+@bp.get("/audit-logs/export.csv")
+def export_audit_logs():
+    criteria = AuditCriteria.from_args(request.args)
+    if criteria.errors:
+        return render_template(PAGE, criteria=criteria, entries=None, types=AUDIT_TYPES,
+                               entry=None), 400
+    record_export(current_user, criteria, request_info=RequestInfo.from_request())
+    rows = (export_row(entry) for entry in audit_export_rows(criteria, current_user.time_zone))
+    return stream_csv("audit-logs.csv", EXPORT_HEADER, rows)

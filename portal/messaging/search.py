@@ -5,7 +5,7 @@ reached with Back. Everything is one indexed range on `sent_at` narrowed by
 the other fields; partial matches are case-insensitive.
 """
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
@@ -14,8 +14,8 @@ from ..extensions import db
 from ..models import Delivery, MessageStatus, SecureMessage, User, utcnow
 from ..models.message import summarise_recipients
 from ..models.sql import contains_text, in_id_list
+from ..web.day_range import day_window, parse_day, parse_day_range
 from ..web.pagination import page_number
-from ..web.timefmt import zone_for
 
 RANGES = {
     "48h": ("Last 48 hours", timedelta(hours=48)),
@@ -60,10 +60,7 @@ class SearchCriteria:
             criteria.errors["status"] = "Choose a status from the list."
             criteria.status = ""
         if criteria.range == "custom":
-            criteria.start = _parse_day(args.get("start"), "start", "From date", criteria.errors)
-            criteria.end = _parse_day(args.get("end"), "end", "To date", criteria.errors)
-            if criteria.start and criteria.end and criteria.start > criteria.end:
-                criteria.errors["end"] = "The To date must be on or after the From date."
+            criteria.start, criteria.end = parse_day_range(args, criteria.errors, required=True)
         return criteria
 
     def as_args(self, **changes):
@@ -82,29 +79,7 @@ class SearchCriteria:
         """The UTC [start, end) of the time range."""
         if self.range != "custom":
             return now - RANGES[self.range][1], None
-        zone = zone_for(zone_name)
-        start = datetime.combine(self.start, time.min, tzinfo=zone) if self.start else None
-        end = (datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone)
-               if self.end else None)
-        return start, end
-
-
-EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9998, 12, 31)
-
-
-def _parse_day(value, key, label, errors):
-    if not value:
-        errors[key] = f"Enter the {label} for a custom range."
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        errors[key] = f"The {label} is not a date (use YYYY-MM-DD)."
-        return None
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        errors[key] = f"The {label} must be between 1970-01-01 and 9998-12-31."
-        return None
-    return day
+        return day_window(self.start, self.end, zone_name)
 
 
 # A From or To text matching at most this many people is looked up through
@@ -200,3 +175,7 @@ def to_summaries(message_ids):
         for message_id, email in rows:
             addresses[message_id].append(email)
     return {message_id: summarise_recipients(emails) for message_id, emails in addresses.items()}
+
+
+def _parse_day(value, key, label, errors):
+    return parse_day(value, key, label, errors, required=True)

@@ -2,7 +2,7 @@
 import threading
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from portal.audit.chain import verify_chain
 from portal.audit.service import record_audit
@@ -10,24 +10,8 @@ from portal.extensions import db
 from portal.messaging.recall import recall_messages
 from portal.models import AuditChainHead, AuditLogEntry, RecallSource
 
+from tests.support.audit_tamper import TAMPERINGS, sql, write_entries
 from tests.support.factories import TEST_REQUEST, send
-
-
-def write_entries(count, start=0):
-    for n in range(start, start + count):
-        record_audit("Account Logs", "Account - Test Entry", actor_email="qa@example.com",
-                     request_info=TEST_REQUEST, details={"n": n, "note": f"entry {n}"})
-        db.session.commit()
-
-
-def entry_at(seq):
-    return db.session.scalar(select(AuditLogEntry).where(AuditLogEntry.chain_seq == seq))
-
-
-def sql(statement, **params):
-    db.session.execute(text(statement), params)
-    db.session.commit()
-    db.session.expire_all()
 
 
 def test_an_untouched_chain_verifies(people):
@@ -42,43 +26,11 @@ def test_an_untouched_chain_verifies(people):
     assert head.last_seq == total
 
 
-def tamper_edit():
-    entry = entry_at(4)
-    sql("UPDATE audit_log_entries SET actor_email = 'someone.else@example.com' WHERE id = :id",
-        id=entry.id)
-    return entry.id, "was edited"
-
-
-def tamper_delete():
-    after = entry_at(5)
-    sql("DELETE FROM audit_log_entries WHERE chain_seq = 4")
-    return after.id, "were deleted"
-
-
-def tamper_reorder():
-    fourth, fifth = entry_at(4), entry_at(5)
-    sql("UPDATE audit_log_entries SET chain_seq = -1 WHERE id = :id", id=fourth.id)
-    sql("UPDATE audit_log_entries SET chain_seq = 4 WHERE id = :id", id=fifth.id)
-    sql("UPDATE audit_log_entries SET chain_seq = 5 WHERE id = :id", id=fourth.id)
-    return fifth.id, "out of order"
-
-
-def tamper_insert():
-    last = entry_at(8)
-    sql("INSERT INTO audit_log_entries (category, type, actor_email, occurred_at, details, "
-        "chain_seq, previous_hash, entry_hash) SELECT category, 'Account - Forged', "
-        "actor_email, occurred_at, details, 9, entry_hash, :fake FROM audit_log_entries "
-        "WHERE id = :id", id=last.id, fake="f" * 64)
-    forged = entry_at(9)
-    return forged.id, "inserted"
-
-
-@pytest.mark.parametrize("tamper", [tamper_edit, tamper_delete, tamper_reorder, tamper_insert],
-                         ids=["edit", "delete", "reorder", "insert"])
-def test_tampering_is_found_and_the_first_bad_entry_named(app, tamper):
+@pytest.mark.parametrize("kind", list(TAMPERINGS))
+def test_tampering_is_found_and_the_first_bad_entry_named(app, kind):
     write_entries(8)
     assert verify_chain().ok
-    bad_id, words = tamper()
+    bad_id, words = TAMPERINGS[kind]()
     report = verify_chain()
     assert not report.ok
     assert report.entry_id == bad_id

@@ -1,0 +1,61 @@
+"""Ways to tamper with the audit log, for the tests that must catch them."""
+from sqlalchemy import func, select, text
+
+from portal.audit.service import record_audit
+from portal.extensions import db
+from portal.models import AuditLogEntry
+
+from .factories import TEST_REQUEST
+
+
+def write_entries(count, start=0):
+    for n in range(start, start + count):
+        record_audit("Account Logs", "Account - Test Entry", actor_email="qa@example.com",
+                     request_info=TEST_REQUEST, details={"n": n, "note": f"entry {n}"})
+        db.session.commit()
+
+
+def entry_at(seq):
+    return db.session.scalar(select(AuditLogEntry).where(AuditLogEntry.chain_seq == seq))
+
+
+def sql(statement, **params):
+    db.session.execute(text(statement), params)
+    db.session.commit()
+    db.session.expire_all()
+
+
+def tamper_edit():
+    entry = entry_at(4)
+    sql("UPDATE audit_log_entries SET actor_email = 'someone.else@example.com' WHERE id = :id",
+        id=entry.id)
+    return entry.id, "was edited"
+
+
+def tamper_delete():
+    after = entry_at(5)
+    sql("DELETE FROM audit_log_entries WHERE chain_seq = 4")
+    return after.id, "were deleted"
+
+
+def tamper_reorder():
+    fourth, fifth = entry_at(4), entry_at(5)
+    sql("UPDATE audit_log_entries SET chain_seq = -1 WHERE id = :id", id=fourth.id)
+    sql("UPDATE audit_log_entries SET chain_seq = 4 WHERE id = :id", id=fifth.id)
+    sql("UPDATE audit_log_entries SET chain_seq = 5 WHERE id = :id", id=fourth.id)
+    return fifth.id, "out of order"
+
+
+def tamper_insert():
+    end = db.session.scalar(select(func.max(AuditLogEntry.chain_seq)))
+    last = entry_at(end)
+    sql("INSERT INTO audit_log_entries (category, type, actor_email, occurred_at, details, "
+        "chain_seq, previous_hash, entry_hash) SELECT category, 'Account - Forged', "
+        "actor_email, occurred_at, details, :seq, entry_hash, :fake FROM audit_log_entries "
+        "WHERE id = :id", id=last.id, seq=end + 1, fake="f" * 64)
+    forged = entry_at(end + 1)
+    return forged.id, "inserted"
+
+
+TAMPERINGS = {"edit": tamper_edit, "delete": tamper_delete, "reorder": tamper_reorder,
+              "insert": tamper_insert}
