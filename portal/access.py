@@ -60,9 +60,14 @@ POLICY = {
     "dev": PUBLIC,  # registered only in development with no MAIL_SERVER
     # endpoints that differ from their blueprint, and app-level routes
     "auth.sign_out_action": SIGNED_IN,
+    "auth.change_password_page": SIGNED_IN,
     "recipient.open_link": PUBLIC,  # the notification link; it grants nothing by itself
     "admin.recall_confirm": ADMIN_RECALLERS,
     "admin.recall": ADMIN_RECALLERS,
+    "account.settings_page": FULL_ADMINS,
+    "account.save_settings": FULL_ADMINS,
+    "account.administrators_page": FULL_ADMINS,
+    "account.save_admin_role": FULL_ADMINS,
     "home": PUBLIC,
     "static": PUBLIC,
 }

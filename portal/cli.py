@@ -87,6 +87,7 @@ def register_cli(app: Flask):
         """
         import csv
         import io
+        import itertools
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         from .messaging.discrepancies import (
@@ -97,11 +98,11 @@ def register_cli(app: Flask):
             text_line,
         )
         from .models import utcnow
-        from .web.csv_export import _cell
+        from .web.csv_export import spreadsheet_safe
 
         try:
             ZoneInfo(time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America", a folder
             raise click.BadParameter(f"{time_zone!r} is not a known time zone.",
                                      param_hint="--time-zone") from None
         report_filter = DiscrepancyFilter.from_values(
@@ -113,8 +114,8 @@ def register_cli(app: Flask):
         if output_format == "csv":
             line = io.StringIO()
             writer = csv.writer(line)
-            for values in [CSV_HEADER, *(csv_row(item, now) for item in items)]:
-                writer.writerow([_cell(value) for value in values])
+            for values in itertools.chain([CSV_HEADER], (csv_row(item, now) for item in items)):
+                writer.writerow([spreadsheet_safe(value) for value in values])
                 click.echo(line.getvalue(), nl=False)
                 line.seek(0)
                 line.truncate()

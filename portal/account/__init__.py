@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-from . import views  # noqa: E402,F401
+from . import administrators_views, discrepancy_views, settings_views, views  # noqa: E402,F401

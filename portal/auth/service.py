@@ -16,7 +16,7 @@ from ..models import (
     UserSession,
     utcnow,
 )
-from .passwords import password_matches, spend_equal_time
+from .passwords import hash_password, password_matches, spend_equal_time
 
 SIGN_IN_FAILED_MESSAGE = "Email or password is incorrect."
 # Key in the signed cookie session that holds the server-side session token.
@@ -109,3 +109,29 @@ def sign_out(user, token, request_info):
     record_audit(AuditCategory.AUTHENTICATION, "Authentication - Signed Out", actor=user,
                  request_info=request_info)
     db.session.commit()
+
+
+def change_password(user, current_password, new_password, confirmation, session_token, *,
+                    request_info):
+    """Set a new password; every other session of this person ends. Returns errors or {}."""
+    from .registration import check_new_password
+
+    errors = {}
+    if not password_matches(user.password_hash, current_password or ""):
+        errors["current_password"] = "Your current password is not right."
+    errors.update(check_new_password(new_password, confirmation))
+    if errors:
+        return errors
+    now = utcnow()
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    keep = _token_hash(session_token or "")
+    for row in db.session.scalars(select(UserSession).where(
+            UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+            UserSession.token_hash != keep)):
+        row.ended_at = now
+        row.end_reason = "password_changed"
+    record_audit(AuditCategory.AUTHENTICATION, "Authentication - Password Changed", actor=user,
+                 request_info=request_info, occurred_at=now)
+    db.session.commit()
+    return {}

@@ -1,14 +1,20 @@
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..messaging.reading import delivery_for_link
 from ..web.navigation import safe_next_url
 from ..web.request_info import RequestInfo
 from . import bp
-from .forms import RegisterForm, SignInForm
+from .forms import ChangePasswordForm, RegisterForm, SignInForm
 from .homes import home_url
 from .registration import RegistrationError, register_recipient
-from .service import SESSION_TOKEN_KEY, SIGN_IN_FAILED_MESSAGE, sign_in, sign_out
+from .service import (
+    SESSION_TOKEN_KEY,
+    SIGN_IN_FAILED_MESSAGE,
+    change_password,
+    sign_in,
+    sign_out,
+)
 
 
 def start_browser_session(user, token):
@@ -76,3 +82,22 @@ def register(token):
         status = 400
     return render_template("auth/register.html", form=form, email=delivery.recipient.email,
                            sender=delivery.message.sender.email), status
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password_page():
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        errors = change_password(current_user, form.current_password.data, form.password.data,
+                                 form.confirm_password.data, session.get(SESSION_TOKEN_KEY),
+                                 request_info=RequestInfo.from_request())
+        if not errors:
+            flash("Your password was changed. You were signed out everywhere else.")
+            return redirect(home_url(current_user))
+        for name, message in errors.items():
+            getattr(form, name).errors = [message]
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/change_password.html", form=form), status

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import Delivery, MessageStatus, SecureMessage, User, utcnow
 from ..models.message import summarise_recipients
 from ..models.sql import contains_text, in_id_list
-from ..web.day_range import day_window, parse_day, parse_day_range
+from ..web.day_range import day_window, parse_day_range
 from ..web.pagination import page_number
 
 RANGES = {
@@ -175,7 +175,3 @@ def to_summaries(message_ids):
         for message_id, email in rows:
             addresses[message_id].append(email)
     return {message_id: summarise_recipients(emails) for message_id, emails in addresses.items()}
-
-
-def _parse_day(value, key, label, errors):
-    return parse_day(value, key, label, errors, required=True)

@@ -8,7 +8,8 @@ from flask import Response, stream_with_context
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value):
+def spreadsheet_safe(value):
+    """The value as CSV text that no spreadsheet will run as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
@@ -24,7 +25,7 @@ def stream_csv(filename, header, rows):
         writer = csv.writer(buffer)
         writer.writerow(header)
         for row in rows:
-            writer.writerow([_cell(value) for value in row])
+            writer.writerow([spreadsheet_safe(value) for value in row])
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -9,7 +9,7 @@ from flask_login import current_user
 def zone_for(name):
     try:
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
         return timezone.utc
 
 

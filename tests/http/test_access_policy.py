@@ -36,6 +36,12 @@ EXPECTED_ALLOWED = {
     "admin.message_details_panel": {"read_only_admin", "basic_admin", "full_admin"},
     "admin.recall_confirm": {"basic_admin", "full_admin"},
     "admin.recall": {"basic_admin", "full_admin"},
+    "account.settings_page": {"full_admin"},
+    "account.save_settings": {"full_admin"},
+    "account.administrators_page": {"full_admin"},
+    "account.save_admin_role": {"full_admin"},
+    "account.read_status_discrepancies": {"read_only_admin", "basic_admin", "full_admin"},
+    "account.read_status_discrepancies_csv": {"read_only_admin", "basic_admin", "full_admin"},
 }
 
 
