@@ -107,12 +107,13 @@ def validate_draft(sender, draft, settings, now):
     return recipients
 
 
-def _recipient_user(email):
+def _recipient_user(email, settings):
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         # An external recipient's account exists from their first message;
         # they set a password when they register from the notification link.
-        user = User(email=email, is_internal=False)
+        # Times are shown to them in the account's time zone until they choose.
+        user = User(email=email, is_internal=False, time_zone=settings.time_zone)
         db.session.add(user)
         db.session.flush()
     return user
@@ -137,7 +138,8 @@ def queue_message(sender, draft, *, request_info, now, audit_details=None):
     for position, (kind, email) in enumerate(recipients):
         token, token_hash = new_link_token()
         delivery = Delivery(message=message, kind=kind, position=position,
-                            recipient=_recipient_user(email), link_token_hash=token_hash)
+                            recipient=_recipient_user(email, settings),
+                            link_token_hash=token_hash)
         db.session.add(delivery)
         db.session.flush()
         tokens[delivery.id] = token

@@ -151,3 +151,10 @@ def test_no_read_receipt_unless_asked_for(people):
     record_view(delivery.recipient, delivery, ViewChannel.INBOX, request_info=TEST_REQUEST)
     assert db.session.scalars(select(OutboxEmail).where(
         OutboxEmail.to_address == "alice@example.com")).all() == []
+
+
+def test_a_new_recipient_sees_times_in_the_account_time_zone(people):
+    db.session.get(AccountSettings, AccountSettings.SINGLETON_ID).time_zone = "Asia/Tokyo"
+    db.session.commit()
+    message, _ = send(people["alice@example.com"], ["first.time@elsewhere.example"])
+    assert message.deliveries[0].recipient.time_zone == "Asia/Tokyo"
