@@ -34,7 +34,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'portal.sqlite3'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: statement values (bodies, tokens) never reach SQL logs or error text.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -67,10 +68,42 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
     PAGE_SIZE = 25
 
+    # Throttling (Flask-Limiter; portal/web/throttling.py). Limits are strings such
+    # as "5 per minute; 20 per hour". The per-account sign-in limit counts every
+    # attempt at an email, whether or not the account exists.
+    SIGN_IN_LIMIT_PER_ACCOUNT = os.environ.get("SIGN_IN_LIMIT_PER_ACCOUNT",
+                                               "5 per minute; 20 per hour")
+    SIGN_IN_LIMIT_PER_IP = os.environ.get("SIGN_IN_LIMIT_PER_IP", "30 per minute")
+    REGISTER_LIMIT = os.environ.get("REGISTER_LIMIT", "10 per minute")
+    LINK_OPEN_LIMIT = os.environ.get("LINK_OPEN_LIMIT", "60 per minute")
+    # memory:// counts per process. With several gunicorn workers or hosts, point
+    # every process at one store: redis://host:6379/0 (pip install redis) or
+    # memcached://host:11211 (pip install pymemcache).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+
     # Key of the audit log's hash chain. Kept out of the database, so an edit
     # made there cannot be given a valid hash. Defaults to one derived from
     # SECRET_KEY; set it separately to rotate SECRET_KEY without re-keying.
     AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY") or None
+
+    # Message bodies are encrypted at rest (AES-256-GCM). MESSAGE_KEYS holds every
+    # key that may still be in use, `id:base64-of-32-bytes` separated by commas;
+    # MESSAGE_KEY_ID names the one new bodies use. Keep an old key listed until
+    # `flask messages re-encrypt` has moved every body off it.
+    MESSAGE_KEYS = os.environ.get("MESSAGE_KEYS") or None
+    MESSAGE_KEY_ID = os.environ.get("MESSAGE_KEY_ID") or None
+    # Development and test add a key derived from SECRET_KEY, so they need no setup.
+    MESSAGE_KEY_FROM_SECRET_KEY = False
+
+    # Server-side sessions end after this long without a request (idle) and
+    # this long after sign-in (absolute); administrators get shorter ones.
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
+    SESSION_IDLE_MINUTES_ADMIN = _env_int("SESSION_IDLE_MINUTES_ADMIN", 15)
+    SESSION_LIFETIME_HOURS = _env_int("SESSION_LIFETIME_HOURS", 12)
+    SESSION_LIFETIME_HOURS_ADMIN = _env_int("SESSION_LIFETIME_HOURS_ADMIN", 8)
+    # Reverse proxies in front of the portal whose X-Forwarded-For is trusted:
+    # 0 when clients connect directly; 1 behind one nginx.
+    TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -85,6 +118,12 @@ class Config:
                 "(or put it in .env) to a long random value, for example the output of "
                 "`python -c 'import secrets; print(secrets.token_hex(32))'`."
             )
+        from portal.models.body_encryption import BodyKeyError, KeyRing
+
+        try:
+            KeyRing.from_config(settings)
+        except BodyKeyError as error:
+            raise ConfigError(str(error)) from None
         if settings.get("SECURE_MESSAGING_EDITION") not in ("Full", "Lite"):
             raise ConfigError("SECURE_MESSAGING_EDITION must be Full or Lite.")
         if settings.get("READ_STATUS_MODE") not in ("content_viewed", "inbox_selection"):
@@ -95,6 +134,7 @@ class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = False
     SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-secret-key"
+    MESSAGE_KEY_FROM_SECRET_KEY = True
     # With no MAIL_SERVER in development, email goes to the Dev mailbox page.
     DEV_MAILBOX = not os.environ.get("MAIL_SERVER")
 
@@ -103,6 +143,9 @@ class TestConfig(Config):
     ENV_NAME = "test"
     TESTING = True
     SECRET_KEY = "test-secret-key"
+    MESSAGE_KEYS = None
+    MESSAGE_KEY_ID = None
+    MESSAGE_KEY_FROM_SECRET_KEY = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     SECURE_MESSAGING_EDITION = "Full"
@@ -110,11 +153,18 @@ class TestConfig(Config):
     BASE_URL = "http://portal.test"
     MAIL_SERVER = None
     DEV_MAILBOX = False
+    # The rings sign in many times from one address; tests/http/test_throttling.py
+    # sets low limits where it checks them.
+    SIGN_IN_LIMIT_PER_ACCOUNT = SIGN_IN_LIMIT_PER_IP = "1000 per minute"
+    REGISTER_LIMIT = LINK_OPEN_LIMIT = "1000 per minute"
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    # __Host-: sent only over HTTPS, only to this host, path /; no subdomain can set it.
+    SESSION_COOKIE_NAME = "__Host-session"
+    HSTS_SECONDS = _env_int("HSTS_SECONDS", 31_536_000)
 
 
 CONFIGS = {

@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, redirect, url_for
 from flask_login import current_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,13 @@ def create_app(config=None, overrides=None):
         app.config.update(overrides)
     config.validate(app.config)
     _prepare_sqlite_folder(app)
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client IP in evidence and audit comes from X-Forwarded-For only as
+        # far back as the proxies we run; anything further left is the client's word.
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from .extensions import csrf, db, login_manager, migrate
 
@@ -63,21 +70,18 @@ def create_app(config=None, overrides=None):
         return redirect(url_for("auth.sign_in_page"))
 
     from .access import check_every_endpoint_has_a_rule, enforce_access_policy
-    from .web import errors, templating
+    from .extensions import limiter
+    from .web import errors, request_log, security_headers, templating
     from .web.input_guard import refuse_nul_characters
 
     app.before_request(refuse_nul_characters)
     app.before_request(enforce_access_policy)
 
-    @app.after_request
-    def no_store(response):
-        # Pages carry message data and personal details: never cache them.
-        if request.endpoint != "static":
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
+    security_headers.register(app)
     errors.register(app)
     templating.register(app)
+    request_log.register(app)
+    limiter.init_app(app)  # after the access policy and CSRF checks; limits in web/throttling.py
 
     from .cli import register_cli
 

@@ -43,6 +43,39 @@ def register_cli(app: Flask):
                    err=True)
         raise SystemExit(1)
 
+    @app.cli.group("messages")
+    def messages():
+        """Secure messages."""
+
+    @messages.command("re-encrypt")
+    @click.option("--batch", "batch_size", default=500, show_default=True,
+                  type=click.IntRange(min=1), help="Bodies per transaction.")
+    def messages_re_encrypt(batch_size):
+        """Re-encrypt every message body under MESSAGE_KEY_ID (key rotation, no downtime).
+
+        Keep every old key in MESSAGE_KEYS until this has finished; then the keys it
+        names as no longer used may be removed.
+        """
+        from .messaging.re_encryption import re_encrypt_bodies
+        from .models.body_encryption import BodyDecryptionError, BodyKeyError
+
+        try:
+            report = re_encrypt_bodies(batch_size)
+        except (BodyKeyError, BodyDecryptionError) as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            db.session.remove()
+        click.echo(f"Re-encrypted {report.changed} message bod"
+                   f"{'y' if report.changed == 1 else 'ies'} under key "
+                   f"{report.current_key_id!r}.")
+        others = [k for k in report.keys_in_use if k != report.current_key_id]
+        if others:
+            click.echo(f"Bodies under key(s) {', '.join(others)} were written while this ran: "
+                       "make sure every process uses the new MESSAGE_KEY_ID, then run it again.")
+        elif report.unused_key_ids:
+            click.echo(f"No body uses key(s) {', '.join(report.unused_key_ids)} any more: "
+                       "they can be removed from MESSAGE_KEYS.")
+
     @app.cli.group("outbox")
     def outbox():
         """Email delivery from the outbox."""
@@ -134,10 +167,14 @@ def register_cli(app: Flask):
         from werkzeug.serving import run_simple
 
         from .notifications.delivery import start_worker_thread
+        from .web.request_log import RequestHandlerWithoutAccessLog
 
         app_object = current_app._get_current_object()
         start_worker_thread(app_object)
         where = "the Dev mailbox (/dev/mailbox)" if app_object.config.get("DEV_MAILBOX") \
             else f"SMTP at {app_object.config['MAIL_SERVER']}"
         click.echo(f"Secure Messaging Portal on http://{host}:{port} — email goes to {where}.")
-        run_simple(host, port, app_object, threaded=True, use_reloader=False)
+        # werkzeug's access log would print each raw path, link tokens included;
+        # the portal.requests log has a line per request without them.
+        run_simple(host, port, app_object, threaded=True, use_reloader=False,
+                   request_handler=RequestHandlerWithoutAccessLog)

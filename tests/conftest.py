@@ -3,7 +3,7 @@ import pytest
 
 from portal import create_app
 from portal.demo.loader import DEMO_PASSWORD, load_demo_data
-from portal.extensions import db
+from portal.extensions import db, limiter
 from tests.support.databases import Databases, empty_all_tables, selected_backends
 from tests.support.factories import csrf_token_from, user_by_email
 
@@ -48,6 +48,7 @@ def app(database_url, _built_apps):
     app.config.clear()
     app.config.update(config)
     empty_all_tables(app)
+    limiter.reset()  # fresh throttling counters for the next test
 
 
 @pytest.fixture

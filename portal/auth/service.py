@@ -3,6 +3,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..audit.service import record_audit
@@ -90,10 +91,31 @@ def resume_session(user_id, token):
     if row is None:
         return None
     now = utcnow()
+    ended = session_expiry_reason(row, now)
+    if ended:
+        row.ended_at = now
+        row.end_reason = ended
+        db.session.commit()
+        return None
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
         row.last_seen_at = now
         db.session.commit()
     return row.user
+
+
+def session_expiry_reason(row, now):
+    """"idle_timeout" or "lifetime_ended" if the session is over, else None."""
+    config = current_app.config
+    admin = row.user.audience is Audience.ADMIN
+    idle = timedelta(minutes=config["SESSION_IDLE_MINUTES_ADMIN" if admin
+                                    else "SESSION_IDLE_MINUTES"])
+    lifetime = timedelta(hours=config["SESSION_LIFETIME_HOURS_ADMIN" if admin
+                                      else "SESSION_LIFETIME_HOURS"])
+    if now - row.last_seen_at > idle:
+        return "idle_timeout"
+    if now - row.created_at > lifetime:
+        return "lifetime_ended"
+    return None
 
 
 def sign_out(user, token, request_info):

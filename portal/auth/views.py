@@ -4,6 +4,7 @@ from flask_login import current_user, login_user, logout_user
 from ..messaging.reading import delivery_for_link
 from ..web.navigation import safe_next_url
 from ..web.request_info import RequestInfo
+from ..web.throttling import registration_per_ip, sign_in_per_account, sign_in_per_ip
 from . import bp
 from .forms import ChangePasswordForm, RegisterForm, SignInForm
 from .homes import home_url
@@ -25,6 +26,8 @@ def start_browser_session(user, token):
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@sign_in_per_ip
+@sign_in_per_account
 def sign_in_page():
     next_url = safe_next_url(request.values.get("next"))
     if current_user.is_authenticated:
@@ -54,6 +57,7 @@ def sign_out_action():
 
 
 @bp.route("/register/<token>", methods=["GET", "POST"])
+@registration_per_ip
 def register(token):
     """First-time registration from a notification link."""
     delivery = delivery_for_link(token)

@@ -2,6 +2,7 @@
 import enum
 
 from ..extensions import db
+from .body_encryption import key_ring
 from .types import UTCDateTime, enum_column, utcnow
 
 
@@ -51,12 +52,16 @@ class SecureMessage(db.Model):
         # PostgreSQL: a trigram index answers ILIKE '%text%' without a scan.
         db.Index("ix_secure_messages_subject_trgm", "subject", postgresql_using="gin",
                  postgresql_ops={"subject": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # Key rotation looks for the bodies not yet under the current key.
+        db.Index("ix_secure_messages_body_key_id", "body_key_id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
     sender_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
     subject = db.Column(db.String(255), nullable=False)
-    body = db.Column(db.Text, nullable=False)
+    # Encrypted at rest (models/body_encryption.py); `body` reads and takes plaintext.
+    body_ciphertext = db.Column("body", db.Text, nullable=False)
+    body_key_id = db.Column(db.String(64), nullable=False)
     sent_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     expires_at = db.Column(UTCDateTime, nullable=True)
 
@@ -79,6 +84,17 @@ class SecureMessage(db.Model):
         "Delivery", back_populates="message", order_by="Delivery.position",
         cascade="all, delete-orphan",
     )
+
+    @property
+    def body(self):
+        if self.body_ciphertext is None:
+            return None
+        return key_ring().decrypt(self.body_key_id, self.body_ciphertext,
+                                  where=f"the body of secure message {self.id}")
+
+    @body.setter
+    def body(self, plaintext):
+        self.body_key_id, self.body_ciphertext = key_ring().encrypt(plaintext)
 
     def status_at(self, now):
         if self.recalled_at is not None:

@@ -11,6 +11,7 @@ from ..models import ViewChannel, utcnow
 from ..web.htmx import is_htmx_request
 from ..web.pagination import page_number
 from ..web.request_info import RequestInfo
+from ..web.throttling import link_opens_per_ip
 from . import bp
 from .forms import RespondForm
 
@@ -47,6 +48,7 @@ def inbox_message(delivery_id):
 
 
 @bp.route("/m/<token>", methods=["GET", "HEAD"])
+@link_opens_per_ip
 def open_link(token):
     """The personal link in a notification email. Opening it is evidence, not a read."""
     delivery = delivery_for_link(token)

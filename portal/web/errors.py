@@ -1,9 +1,11 @@
 """Every error gets a plain page with the right status, never a stack trace."""
-from flask import render_template
+from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..extensions import db
+from .request_log import EXCEPTIONS_WITHOUT_VALUES, request_id, route
+from .throttling import retry_after_seconds
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Check what you entered and try again."),
@@ -37,10 +39,21 @@ def register(app):
         response = render_error(error.code or 500)
         if error.code == 405 and getattr(error, "valid_methods", None):
             return response[0], response[1], {"Allow": ", ".join(error.valid_methods)}
+        if error.code == 429:
+            return response[0], response[1], {"Retry-After": str(retry_after_seconds())}
         return response
+
+    def log_unhandled(exc_info):
+        # Flask's own line names the raw path, a link token: name the route instead. The
+        # app logger's filter (web.request_log) drops the exception's message.
+        app.logger.error("unhandled error in %s %s (request id %s)", request.method, route(),
+                         request_id(), exc_info=exc_info)
+
+    app.log_exception = log_unhandled  # also what Flask calls when an error handler fails
+    app.logger.addFilter(EXCEPTIONS_WITHOUT_VALUES)
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
         db.session.rollback()
-        app.logger.exception("unhandled error", exc_info=error)
+        log_unhandled((type(error), error, error.__traceback__))
         return render_error(InternalServerError.code)

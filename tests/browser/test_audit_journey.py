@@ -8,7 +8,6 @@ from portal.extensions import db
 from portal.messaging.reading import record_view
 from portal.messaging.recall import recall_messages
 from portal.models import RecallSource, ViewChannel
-
 from tests.support.factories import TEST_REQUEST, send, user_by_email
 
 from .helpers import sign_in

@@ -11,7 +11,6 @@ from portal.extensions import db
 from portal.messaging.reading import record_view
 from portal.messaging.recall import recall_messages
 from portal.models import AuditLogEntry, RecallSource, ViewChannel, utcnow
-
 from tests.support.audit_tamper import TAMPERINGS, write_entries
 from tests.support.factories import TEST_REQUEST, send
 

@@ -4,7 +4,6 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditLogEntry, UserSession
-
 from tests.conftest import AuthActions
 
 

@@ -9,7 +9,6 @@ from portal.audit.service import record_audit
 from portal.extensions import db
 from portal.messaging.recall import recall_messages
 from portal.models import AuditChainHead, AuditLogEntry, RecallSource
-
 from tests.support.audit_tamper import TAMPERINGS, sql, write_entries
 from tests.support.factories import TEST_REQUEST, send
 

@@ -13,6 +13,8 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
 
 def test_production_starts_with_a_secret_key(monkeypatch):
     monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", "x" * 64)
+    monkeypatch.setattr(config.ProductionConfig, "MESSAGE_KEYS", "k1:" + "A" * 43 + "=")
+    monkeypatch.setattr(config.ProductionConfig, "MESSAGE_KEY_ID", "k1")
     app = create_app("production", overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
 

@@ -1,0 +1,27 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Each value can be overridden from the environment, as in the README's
+production section.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Sync workers: each request is short and database-bound. Two per core, plus one.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then, so a slow leak can never build up.
+max_requests = 2000
+max_requests_jitter = 200
+# The portal writes its own structured request log (no link tokens in it);
+# gunicorn's access log would print every raw path, tokens included.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# The client IP comes from the portal's TRUSTED_PROXY_HOPS setting, not from
+# gunicorn's header handling: trust no forwarded header here.
+forwarded_allow_ips = ""
+proxy_allow_ips = ""
