@@ -16,6 +16,7 @@ AUDIT_TYPES = {
         "Authentication - Password Changed",
     ],
     AuditCategory.ACCOUNT: [
+        "Account - User Created",
         "Account - Settings Changed",
         "Account - Admin Role Changed",
         "Account - Audit Log Exported",
