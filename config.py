@@ -108,6 +108,10 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session does
+    # Flask-WTF's HTTPS check wants a same-site Referer, but Referrer-Policy is
+    # no-referrer (a message link must never leak), so browsers send none. The
+    # session-bound CSRF token is the check; SameSite=Lax cookies back it up.
+    WTF_CSRF_SSL_STRICT = False
     DEV_MAILBOX = False
 
     @classmethod

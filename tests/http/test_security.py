@@ -171,3 +171,16 @@ def test_the_client_ip_comes_from_trusted_hops_only(database_url, people, hops, 
         assert entry.ip == expected
         db.session.remove()
         db.engine.dispose()
+
+
+def test_production_forms_work_over_https_without_a_referer(database_url, people):
+    """Referrer-Policy is no-referrer, so browsers post forms with no Referer at all."""
+    app = production_app(database_url)
+    client = app.test_client()
+    page = client.get("/sign-in", base_url="https://portal.example")
+    from tests.support.factories import csrf_token_from
+
+    response = client.post("/sign-in", base_url="https://portal.example", data={
+        "email": "bob@partner.example", "password": "portal-demo-password",
+        "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    assert response.status_code == 302 and response.headers["Location"] == "/inbox"
