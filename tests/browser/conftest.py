@@ -8,7 +8,7 @@ from portal import create_app
 from portal.demo.loader import load_demo_data
 from portal.extensions import db
 from portal.web.htmx import HTMX_URL
-from tests.support.databases import migrate_to_head, running_in_ci
+from tests.support.databases import migrate_to_head, running_in_ci, selected_backends
 from tests.support.htmx_copy import local_htmx
 from tests.support.live_server import LiveServer
 
@@ -41,9 +41,10 @@ def htmx_file():
     return local_htmx()
 
 
-def start_portal(tmp_path_factory, message_count=0, **overrides):
-    """A migrated SQLite portal with the demo accounts, served on loopback."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'portal.sqlite3'}"
+def start_portal(tmp_path_factory, message_count=0, url=None, **overrides):
+    """A migrated portal (SQLite unless `url` names another database) with the demo
+    accounts, served on loopback."""
+    url = url or f"sqlite:///{tmp_path_factory.mktemp('browser') / 'portal.sqlite3'}"
     migrate_to_head(url)
     app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url, **overrides})
     with app.app_context():
@@ -54,12 +55,17 @@ def start_portal(tmp_path_factory, message_count=0, **overrides):
     return server
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The portal as `make run` serves it: demo data, Dev mailbox, no SMTP."""
-    server = start_portal(tmp_path_factory, message_count=40, DEV_MAILBOX=True)
+@pytest.fixture(scope="session", params=selected_backends())
+def live_server(request, tmp_path_factory, databases):
+    """The portal as `make run` serves it (demo data, Dev mailbox, no SMTP), once on
+    SQLite and once on PostgreSQL: every journey runs on both."""
+    url = databases.fresh_url("postgresql", "browser") if request.param == "postgresql" else None
+    server = start_portal(tmp_path_factory, message_count=40, url=url, DEV_MAILBOX=True)
     yield server
     server.stop()
+    with server.app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from portal.extensions import db
 from portal.models import AdminRole
 from tests.conftest import AuthActions
 from tests.support.factories import csrf_token_from, send
+from tests.support.headers import assert_security_headers
 
 AUDIENCES = {
     "anonymous": None,
@@ -131,6 +132,7 @@ def test_every_route_answers_as_the_table_says(app, people, client, auth, sample
                                     .get_data(as_text=True))
             response = client.post(path, data={"csrf_token": token})
         where = f"{audience} {method} {path}"
+        assert_security_headers(response, where)
         if rule.is_public:
             assert response.status_code not in (401, 403), where
         elif user is None:

@@ -9,19 +9,9 @@ import config
 from portal import create_app
 from portal.extensions import db
 from portal.models import AuditLogEntry, UserSession, utcnow
-from portal.web.htmx import HTMX_URL
 from tests.conftest import AuthActions
 from tests.support.factories import send
-
-
-def assert_security_headers(response, where):
-    csp = response.headers.get("Content-Security-Policy", "")
-    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp, where
-    for directive in ("default-src 'self'", f"script-src 'self' {HTMX_URL}",
-                      "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'"):
-        assert directive in csp, (where, directive)
-    assert response.headers.get("Referrer-Policy") == "no-referrer", where
-    assert response.headers.get("X-Content-Type-Options") == "nosniff", where
+from tests.support.headers import assert_security_headers
 
 
 @pytest.fixture
@@ -184,3 +174,13 @@ def test_production_forms_work_over_https_without_a_referer(database_url, people
         "email": "bob@partner.example", "password": "portal-demo-password",
         "csrf_token": csrf_token_from(page.get_data(as_text=True))})
     assert response.status_code == 302 and response.headers["Location"] == "/inbox"
+
+
+def test_a_throttled_answer_carries_the_headers(app, people, client, auth):
+    app.config["SIGN_IN_LIMIT_PER_IP"] = "2 per minute"
+    for _ in range(2):
+        auth.sign_in("bob@partner.example", "wrong")
+    response = auth.sign_in("bob@partner.example", "wrong")
+    assert response.status_code == 429
+    assert_security_headers(response, "429")
+    assert "Retry-After" in response.headers
