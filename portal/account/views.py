@@ -1,13 +1,12 @@
 from flask import abort, current_app, render_template, request
 from flask_login import current_user
-from jinja2_fragments.flask import render_block
 
 from ..audit.catalogue import AUDIT_TYPES
 from ..audit.chain import verify_chain
 from ..audit.export import EXPORT_HEADER, export_row, record_export
 from ..audit.queries import AuditCriteria, audit_entries, audit_entry, audit_export_rows
 from ..web.csv_export import stream_csv
-from ..web.htmx import is_htmx_request
+from ..web.htmx import page_or_block
 from ..web.request_info import RequestInfo
 from . import bp
 
@@ -24,14 +23,7 @@ def _context(entry=None):
 
 
 def _respond(context, blocks):
-    target = request.headers.get("HX-Target") if is_htmx_request() else None
-    if target in blocks:
-        response = current_app.make_response(render_block(PAGE, blocks[target], **context))
-    else:
-        status = 400 if context["criteria"].errors else 200
-        response = current_app.make_response((render_template(PAGE, **context), status))
-    response.vary.add("HX-Request")
-    return response
+    return page_or_block(PAGE, blocks, context, status=400 if context["criteria"].errors else 200)
 
 
 @bp.get("/audit-logs")

@@ -10,7 +10,7 @@ from ..messaging.queries import message_details, portal_logons
 from ..messaging.recall import REASON_MAX, RecallRefused, admin_recall
 from ..messaging.search import RANGES, STATUSES, SearchCriteria, search_messages
 from ..models import AdminRole, Edition, SecureMessage, utcnow
-from ..web.htmx import is_htmx_request
+from ..web.htmx import is_htmx_request, page_or_block
 from ..web.request_info import RequestInfo
 from . import bp
 from .forms import AdminRecallForm
@@ -42,17 +42,8 @@ def _search_context(details=None, tab="message"):
             "tab": tab, "now": utcnow(), "channel_labels": CHANNEL_LABELS}
 
 
-def _respond(context, fragment_blocks):
-    """The whole page, or one block when htmx asks for the element it targets."""
-    target = request.headers.get("HX-Target") if is_htmx_request() else None
-    if target in fragment_blocks:
-        response = current_app.make_response(render_block(PAGE, fragment_blocks[target],
-                                                          **context))
-    else:
-        status = 400 if context["criteria"].errors else 200
-        response = current_app.make_response((render_template(PAGE, **context), status))
-    response.vary.add("HX-Request")
-    return response
+def _respond(context, blocks):
+    return page_or_block(PAGE, blocks, context, status=400 if context["criteria"].errors else 200)
 
 
 @bp.get("/secure-messaging")
