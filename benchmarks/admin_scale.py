@@ -12,6 +12,7 @@ of 1,000 / 10,000 / 100,000 messages, each in one transaction.
 PostgreSQL runs in a throwaway cluster on loopback (the installed pg_ctl).
 """
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -154,6 +155,7 @@ def raw_search(conn, where, params, limit=25):
 
 def run(url, label, count, repeat, recall_sizes):
     app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url})
+    logging.getLogger("portal.requests").setLevel(logging.WARNING)  # a line per request
     now = utcnow()
     with app.app_context():
         upgrade()

@@ -33,15 +33,29 @@ def chain_key():
     return hmac.new(secret, b"secure-messaging-portal audit chain", hashlib.sha256).digest()
 
 
+def details_json(details):
+    """Details in the one fixed JSON form the hash covers."""
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def canonical_header(category, type_, actor_id, actor_email, occurred_at, ip, user_agent):
+    return json.dumps([
+        category, type_, actor_id, actor_email,
+        occurred_at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        ip, user_agent,
+    ], separators=(",", ":"), ensure_ascii=True)
+
+
 def canonical_content(category, type_, actor_id, actor_email, occurred_at, ip, user_agent,
                       details):
     """The bytes an entry's hash covers: exactly what is stored, in a fixed form."""
-    return json.dumps({
-        "category": category, "type": type_, "actor_id": actor_id,
-        "actor_email": actor_email,
-        "occurred_at": occurred_at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
-        "ip": ip, "user_agent": user_agent, "details": details,
-    }, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    header = canonical_header(category, type_, actor_id, actor_email, occurred_at, ip,
+                              user_agent)
+    return join_content(header, details_json(details))
+
+
+def join_content(header, serialized_details):
+    return f"{header}\n{serialized_details}".encode()
 
 
 def entry_hash(key, content, previous_hash):
@@ -54,14 +68,18 @@ class ChainWriter:
     def __init__(self, head):
         self.head = head
         self.key = chain_key()
+        self.seq, self.hash = head.last_seq, head.last_hash
 
     def link(self, content):
         """(chain_seq, previous_hash, entry_hash) for the next entry."""
-        previous = self.head.last_hash
-        digest = entry_hash(self.key, content, previous)
-        self.head.last_seq += 1
-        self.head.last_hash = digest
-        return self.head.last_seq, previous, digest
+        previous = self.hash
+        self.hash = entry_hash(self.key, content, previous)
+        self.seq += 1
+        return self.seq, previous, self.hash
+
+    def save_head(self):
+        """Write the new end of the chain to the head row (once per batch, not per entry)."""
+        self.head.last_seq, self.head.last_hash = self.seq, self.hash
 
 
 def chain_writer():

@@ -10,7 +10,13 @@ from sqlalchemy import bindparam, text
 from ..extensions import db
 from ..models import AuditLogEntry, utcnow
 from ..models.types import UTCDateTime
-from .chain import canonical_content, chain_writer
+from .chain import (
+    canonical_content,
+    canonical_header,
+    chain_writer,
+    details_json,
+    join_content,
+)
 
 
 def record_audit(category, type_, *, actor=None, actor_email=None, request_info=None,
@@ -26,7 +32,9 @@ def record_audit(category, type_, *, actor=None, actor_email=None, request_info=
         "user_agent": request_info.user_agent if request_info else None,
         "details": _plain(details or {}),
     }
-    seq, previous, digest = chain_writer().link(canonical_content(*values.values()))
+    writer = chain_writer()
+    seq, previous, digest = writer.link(canonical_content(*values.values()))
+    writer.save_head()
     entry = AuditLogEntry(**values, chain_seq=seq, previous_hash=previous, entry_hash=digest)
     db.session.add(entry)
     return entry
@@ -49,12 +57,15 @@ def record_audit_entries(category, type_, details_list, *, actor, request_info, 
     ip = request_info.ip if request_info else None
     user_agent = request_info.user_agent if request_info else None
     writer = chain_writer()
+    header = canonical_header(category, type_, actor.id, actor.email, occurred_at, ip,
+                              user_agent)  # the same for every entry of the batch
     items = []
-    for details in details_list:
-        details = _plain(details)
-        seq, previous, digest = writer.link(canonical_content(
-            category, type_, actor.id, actor.email, occurred_at, ip, user_agent, details))
-        items.append({"seq": seq, "previous": previous, "hash": digest, "details": details})
+    for details in details_list:  # built by the caller from JSON types only
+        serialized = details_json(details)
+        seq, previous, digest = writer.link(join_content(header, serialized))
+        items.append(f'{{"seq":{seq},"previous":"{previous}","hash":"{digest}",'
+                     f'"details":{serialized}}}')
+    writer.save_head()
     if db.session.get_bind().dialect.name == "postgresql":
         fields = ("CAST(value->>'seq' AS BIGINT), value->>'previous', value->>'hash', "
                   "value->'details'")
@@ -73,5 +84,5 @@ def record_audit_entries(category, type_, details_list, *, actor, request_info, 
     db.session.execute(statement, {
         "category": category, "type": type_, "actor_id": actor.id, "actor_email": actor.email,
         "occurred_at": occurred_at, "ip": ip, "user_agent": user_agent,
-        "items": json.dumps(items),
+        "items": "[" + ",".join(items) + "]",
     })
