@@ -31,6 +31,7 @@ def create_app(config=None, overrides=None):
         app.config.update(overrides)
     config.validate(app.config)
     _prepare_sqlite_folder(app)
+    _tune_postgresql(app)
     if app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -88,6 +89,18 @@ def create_app(config=None, overrides=None):
     register_cli(app)
     check_every_endpoint_has_a_rule(app)
     return app
+
+
+def _tune_postgresql(app):
+    """psycopg prepares a statement after a few runs, and PostgreSQL may then plan
+    it once for any value: a search over 48 hours and one over a year would share
+    a plan. Searches depend on their values, so every execution gets its own plan."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        connect_args = dict(options.get("connect_args", {}))
+        connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _prepare_sqlite_folder(app):

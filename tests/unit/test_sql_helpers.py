@@ -23,3 +23,11 @@ def test_contains_text_is_partial_case_insensitive_and_literal(people):
                                     "erin@partner.example"]
     assert emails("%") == [] and emails("_") == []
     assert emails("full.admin@") == ["full.admin@example.com"]
+
+
+def test_postgresql_plans_every_search_for_its_own_values(backend):
+    if backend != "postgresql":
+        return  # SQLite plans every statement afresh anyway
+    from sqlalchemy import text
+
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
