@@ -100,7 +100,7 @@ def test_message_details_tabs_work_from_the_keyboard(page, live_server):
     message_tab.focus()
     page.keyboard.press("ArrowRight")
     status_tab = panel.get_by_role("tab", name="Status")
-    expect(status_tab).to_be_focused()
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'tab-status'")
     expect(status_tab).to_have_attribute("aria-selected", "true")
     expect(panel.locator("#panel-status")).to_be_visible()
     expect(panel.locator("#panel-message")).to_be_hidden()
