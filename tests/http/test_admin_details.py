@@ -114,18 +114,6 @@ def local(value, zone="UTC"):
     return f"{shown:%d %b %Y %H:%M} {shown.tzname()}"
 
 
-@pytest.fixture
-def admin(app, people, auth):
-    def sign_in(email="full.admin@example.com", time_zone=None):
-        if time_zone:
-            with app.app_context():
-                people[email].time_zone = time_zone
-                db.session.commit()
-        auth.sign_in(email)
-
-    return sign_in
-
-
 def set_mode(app, mode):
     with app.app_context():
         db.session.get(AccountSettings, 1).read_status_mode = mode
