@@ -3,8 +3,6 @@
 Every query is scoped to what its audience may see: a sender's to their own
 messages, a mailbox holder's to their own deliveries.
 """
-from datetime import timedelta
-
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -18,24 +16,12 @@ from ..models import (
     utcnow,
 )
 
-ADMIN_DEFAULT_WINDOW = timedelta(hours=48)
-
 
 def _with_people(query):
     return query.options(
         joinedload(SecureMessage.sender),
         selectinload(SecureMessage.deliveries).joinedload(Delivery.recipient),
     )
-
-
-def recent_messages(page, per_page, window=ADMIN_DEFAULT_WINDOW, now=None):
-    """Everything sent in the window (the admin's default view), newest first."""
-    since = (now or utcnow()) - window
-    query = _with_people(
-        select(SecureMessage).where(SecureMessage.sent_at >= since)
-        .order_by(SecureMessage.sent_at.desc(), SecureMessage.id.desc())
-    )
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
 def messages_sent_by(sender, page, per_page):

@@ -12,9 +12,6 @@ def is_htmx_request():
     return request.headers.get("HX-Request") == "true"
 
 
-def is_boosted_request():
-    return request.headers.get("HX-Boosted") == "true"
-
 
 def page_or_block(template, blocks, context, status=200):
     """The whole page, or the one block htmx asked for by the element it targets.
