@@ -7,7 +7,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 export FLASK_APP := portal
 
-.PHONY: run test install browser migrate demo benchmark clean
+.PHONY: run test install browser migrate demo benchmark throughput wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,20 @@ test: install browser
 # Admin console at scale (about 10 minutes): prints the figures the README quotes.
 benchmark: install
 	$(BIN)/python benchmarks/admin_scale.py
+
+# wrk (Debian package) for the throughput benchmark; installed with apt-get when missing and root.
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "wrk is missing and this is not root: install Debian's wrk package."; exit 1; \
+	  fi; \
+	fi
+
+# The portal under gunicorn, loaded with wrk beside a bare Flask endpoint (about 5 minutes).
+throughput: install wrk
+	$(BIN)/python benchmarks/throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache

@@ -1,0 +1,256 @@
+"""Throughput: the portal served by gunicorn on loopback, loaded with wrk, beside a bare Flask endpoint.
+
+    make throughput                                   # PostgreSQL, then SQLite
+    .venv/bin/python benchmarks/throughput.py --databases postgresql --duration 20
+
+Both servers run the repo's gunicorn.conf.py (sync workers, 2 × cores + 1) with
+the production configuration. For each screen it prints wrk's requests per second
+and latency beside the bare endpoint's (benchmarks/bare_app.py), measured in the
+same run, and the ratio. The bare endpoint is measured before and after the
+portal's screens; the ratio uses the mean of the two.
+
+Screens (each as a signed-in person, with a session cookie from the real sign-in form):
+the Inbox page, the reading-pane fragment (htmx request), the message viewer from a
+notification link, and the admin Secure Messaging search (last 48 hours, with results).
+The viewer and the reading pane record access evidence on every request, as in use.
+
+Needs wrk (Debian package `wrk`; `make throughput` installs it when root).
+"""
+import argparse
+import base64
+import http.client
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+RECIPIENT = "bob@partner.example"
+ADMIN = "basic.admin@example.com"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def production_env(database_url):
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    return {
+        "PORTAL_CONFIG": "production",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_hex(32),
+        "MESSAGE_KEYS": f"bench:{key}",
+        "MESSAGE_KEY_ID": "bench",
+        # wrk comes from one address: lift the per-address link-opening limit.
+        "LINK_OPEN_LIMIT": "1000000 per minute",
+        "SIGN_IN_LIMIT_PER_IP": "1000 per minute",
+        "GUNICORN_LOG_LEVEL": "warning",
+    }
+
+
+def prepare(env):
+    """Migrate, load the demo data and send one message to the recipient: its link token."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from portal.demo.loader import load_demo_data
+    from portal.extensions import db
+    from portal.messaging.sending import MessageDraft, send_message
+    from portal.models import User
+    from portal.web.request_info import RequestInfo
+
+    # Settings as overrides: config.py read the environment when it was first imported.
+    app = create_app("production", overrides={
+        "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": env["SECRET_KEY"],
+        "MESSAGE_KEYS": env["MESSAGE_KEYS"], "MESSAGE_KEY_ID": env["MESSAGE_KEY_ID"]})
+    with app.app_context():
+        upgrade()
+        load_demo_data()
+        sender = db.session.query(User).filter_by(email="alice@example.com").one()
+        draft = MessageDraft(to=[RECIPIENT], cc=[], subject="Throughput benchmark",
+                             body="Hello,\nthe figures for the benchmark.\n\nKind regards",
+                             expires_at=None, allow_reply=True, allow_reply_all=False,
+                             allow_forward=False, allow_print=True, read_receipt=False)
+        message, tokens = send_message(sender, draft,
+                                       request_info=RequestInfo("192.0.2.1", "benchmark"))
+        delivery_id = next(d.id for d in message.deliveries if d.recipient.email == RECIPIENT)
+        token = tokens[delivery_id]
+        db.session.remove()
+        db.engine.dispose()
+    return token, delivery_id
+
+
+class Server:
+    """gunicorn with the repo's gunicorn.conf.py, on a free loopback port."""
+
+    def __init__(self, app_spec, env, log_path):
+        self.port = free_port()
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app_spec],
+            cwd=ROOT, env={**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"},
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_until_serving()
+
+    def wait_until_serving(self):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn stopped; see {self.log.name}")
+            try:
+                status, _, _ = self.request("GET", "/")
+                if status < 500:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not start; see {self.log.name}")
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read().decode("utf-8", "replace")
+        cookies = [v.split(";", 1)[0] for k, v in response.getheaders()
+                   if k.lower() == "set-cookie"]
+        conn.close()
+        return response.status, data, cookies
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(30)
+        self.log.close()
+
+
+def sign_in(server, email, password):
+    """A session cookie from the real sign-in form (CSRF token and all)."""
+    status, page, cookies = server.request("GET", "/sign-in")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = urlencode({"email": email, "password": password, "csrf_token": token})
+    status, _, new_cookies = server.request(
+        "POST", "/sign-in", body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded",
+                 "Cookie": "; ".join(cookies)})
+    if status != 302 or not new_cookies:
+        raise RuntimeError(f"signing in as {email} failed ({status})")
+    return "; ".join(new_cookies)
+
+
+WRK_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+WRK_PERCENTILE = re.compile(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+WRK_ERRORS = re.compile(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)")
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url, headers, duration, connections, threads):
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command + [url], check=True, capture_output=True, text=True).stdout
+    rate = float(WRK_RATE.search(output).group(1))
+    latency = {p: float(v) * UNIT_MS[u] for p, v, u in WRK_PERCENTILE.findall(output)}
+    errors = [m.group(0) for m in WRK_ERRORS.finditer(output)]
+    return {"rate": rate, "p50": latency.get("50"), "p99": latency.get("99"), "errors": errors}
+
+
+def check(server, path, headers, expect):
+    status, body, _ = server.request("GET", path, headers=headers)
+    if status != 200 or expect not in body:
+        raise RuntimeError(f"{path} answered {status} without {expect!r}: not what we measure")
+
+
+def run(label, database_url, args, workdir):
+    from portal.demo.loader import DEMO_PASSWORD
+
+    env = production_env(database_url)
+    token, delivery_id = prepare(env)
+    workers = str(args.workers)
+    env["WEB_CONCURRENCY"] = workers
+    bare = Server("benchmarks.bare_app:app", env, workdir / f"bare-{label}.log")
+    portal = Server("wsgi:app", env, workdir / f"portal-{label}.log")
+    try:
+        recipient = {"Cookie": sign_in(portal, RECIPIENT, DEMO_PASSWORD)}
+        admin = {"Cookie": sign_in(portal, ADMIN, DEMO_PASSWORD)}
+        pane = {**recipient, "HX-Request": "true", "HX-Target": "reading-pane"}
+        screens = [
+            ("Inbox page", "/inbox", recipient, "Throughput benchmark"),
+            ("Reading pane (fragment)", f"/inbox/{delivery_id}", pane, "the figures"),
+            ("Message viewer (link)", f"/m/{token}", recipient, "the figures"),
+            ("Admin search (48 h)", "/admin/secure-messaging", admin, "Throughput benchmark"),
+        ]
+        for _, path, headers, expect in screens:
+            check(portal, path, headers, expect)
+
+        def measure(server, path, headers):
+            wrk(server.url(path), headers, 2, args.connections, args.threads)  # warm-up
+            return wrk(server.url(path), headers, args.duration, args.connections, args.threads)
+
+        before = measure(bare, "/", {})
+        results = [(name, measure(portal, path, headers)) for name, path, headers, _ in screens]
+        after = measure(bare, "/", {})
+    finally:
+        portal.stop()
+        bare.stop()
+
+    baseline = (before["rate"] + after["rate"]) / 2
+    print(f"\n{label}: gunicorn, {workers} sync workers, wrk -t{args.threads} "
+          f"-c{args.connections} -d{args.duration}s")
+    print(f"{'endpoint':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs bare':>9}")
+    print(f"{'bare Flask (before)':<26}{before['rate']:>9.0f}{before['p50']:>9.2f}"
+          f"{before['p99']:>9.2f}{'':>9}")
+    print(f"{'bare Flask (after)':<26}{after['rate']:>9.0f}{after['p50']:>9.2f}"
+          f"{after['p99']:>9.2f}{'':>9}")
+    for name, result in results:
+        ratio = result["rate"] / baseline
+        mark = "" if ratio >= 0.40 else "  (below the 40% target)"
+        print(f"{name:<26}{result['rate']:>9.0f}{result['p50']:>9.2f}{result['p99']:>9.2f}"
+              f"{ratio:>8.0%}{mark}")
+        for error in result["errors"]:
+            print(f"    wrk: {error}")
+    sys.stdout.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk (make throughput does, as root)")
+    print(f"{os.cpu_count()} cores; wrk and the servers share them.")
+    with tempfile.TemporaryDirectory(prefix="portal-throughput-") as tmp:
+        workdir = Path(tmp)
+        for name in args.databases.split(","):
+            if name == "sqlite":
+                run("SQLite", f"sqlite:///{workdir / 'portal.sqlite3'}", args, workdir)
+            elif name == "postgresql":
+                from tests.support.postgres import PostgresCluster
+
+                cluster = PostgresCluster().start()
+                try:
+                    run("PostgreSQL", cluster.create_database("throughput"), args, workdir)
+                finally:
+                    cluster.stop()
+            else:
+                sys.exit(f"unknown database {name!r}: postgresql or sqlite")
+
+
+if __name__ == "__main__":
+    main()
