@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..audit.service import record_audit
 from ..extensions import db
@@ -87,6 +88,7 @@ def resume_session(user_id, token):
         select(UserSession).where(UserSession.token_hash == _token_hash(token),
                                   UserSession.user_id == int(user_id),
                                   UserSession.ended_at.is_(None))
+        .options(joinedload(UserSession.user))  # every request: one query, not two
     )
     if row is None:
         return None
