@@ -4,7 +4,7 @@ Every query is scoped to what its audience may see: a sender's to their own
 messages, a mailbox holder's to their own deliveries.
 """
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..extensions import db
 from ..models import (
@@ -37,7 +37,7 @@ def inbox_of(recipient, page, per_page):
         select(Delivery)
         .join(Delivery.message)
         .where(Delivery.recipient_id == recipient.id)
-        .options(joinedload(Delivery.message).joinedload(SecureMessage.sender))
+        .options(contains_eager(Delivery.message).joinedload(SecureMessage.sender))
         .order_by(SecureMessage.sent_at.desc(), Delivery.id.desc())
     )
     return db.paginate(query, page=page, per_page=per_page, error_out=False)

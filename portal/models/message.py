@@ -1,6 +1,8 @@
 """Secure messages and their deliveries (one per To/Cc recipient)."""
 import enum
 
+from sqlalchemy.orm import deferred
+
 from ..extensions import db
 from .body_encryption import key_ring
 from .types import UTCDateTime, enum_column, utcnow
@@ -60,7 +62,8 @@ class SecureMessage(db.Model):
     sender_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
     subject = db.Column(db.String(255), nullable=False)
     # Encrypted at rest (models/body_encryption.py); `body` reads and takes plaintext.
-    body_ciphertext = db.Column("body", db.Text, nullable=False)
+    # Deferred: lists, searches and Message Details never fetch it; a view loads it alone.
+    body_ciphertext = deferred(db.Column("body", db.Text, nullable=False))
     body_key_id = db.Column(db.String(64), nullable=False)
     sent_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     expires_at = db.Column(UTCDateTime, nullable=True)
