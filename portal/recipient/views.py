@@ -57,7 +57,8 @@ def open_link(token):
     info = RequestInfo.from_request()
     is_recipient = current_user.is_authenticated and current_user.id == delivery.recipient_id
     automated = looks_automated(method=request.method, headers=request.headers,
-                                has_cookies=bool(request.cookies), user_agent=info.user_agent,
+                                signed_in=current_user.is_authenticated,
+                                user_agent=info.user_agent,
                                 since_sent=utcnow() - delivery.message.sent_at)
     details = {"signed_in_as_another_account": True} if (
         current_user.is_authenticated and not is_recipient) else {}
