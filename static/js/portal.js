@@ -2,11 +2,47 @@
 (function () {
   "use strict";
 
+  var FOCUSABLE = "a[href], button:not(:disabled), input:not([type=hidden]):not(:disabled), " +
+    "select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex='-1'])";
+
+  // What Tab reaches inside a dialog, in order: its controls, and a list that
+  // scrolls with nothing focusable in it (the browser makes such a list a tab stop).
+  function tabStops(dialog) {
+    return Array.prototype.filter.call(dialog.querySelectorAll("*"), function (element) {
+      if (!element.getClientRects().length) { return false; }
+      if (element.matches(FOCUSABLE)) { return true; }
+      var overflow = getComputedStyle(element).overflowY;
+      return (overflow === "auto" || overflow === "scroll") &&
+        element.scrollHeight > element.clientHeight && !element.querySelector(FOCUSABLE);
+    });
+  }
+
+  // Opens the dialog, or, when new content was swapped into an open one, moves the
+  // focus into the new content (the control that had it is gone).
   function openDialog(dialog) {
-    if (dialog && typeof dialog.showModal === "function" && !dialog.open) {
-      dialog.showModal();
+    if (!dialog || typeof dialog.showModal !== "function") { return; }
+    if (!dialog.open) { dialog.showModal(); }
+    if (!dialog.contains(document.activeElement) || document.activeElement === dialog) {
       var first = dialog.querySelector("textarea, input:not([type=hidden]), button, a[href]");
       if (first) { first.focus(); }
+    }
+  }
+
+  // Tab and Shift+Tab cycle inside a modal dialog instead of leaving for the
+  // browser's own toolbar.
+  function keepTabInDialog(event) {
+    var dialog = document.querySelector("dialog:modal");
+    if (!dialog) { return; }
+    var stops = tabStops(dialog);
+    if (!stops.length) { return; }
+    var active = document.activeElement;
+    var inside = dialog.contains(active) && active !== dialog;
+    if (event.shiftKey && (!inside || active === stops[0])) {
+      event.preventDefault();
+      stops[stops.length - 1].focus();
+    } else if (!event.shiftKey && (!inside || active === stops[stops.length - 1])) {
+      event.preventDefault();
+      stops[0].focus();
     }
   }
 
@@ -64,7 +100,31 @@
     }
   });
 
+  // The browser gives focus back to the control that opened a dialog. When there is
+  // none (the server rendered the dialog open) or it was replaced meanwhile (the
+  // results refresh after a recall), the focus goes to the element the dialog names
+  // in data-return-focus, or else to the control that opens it.
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    var active = document.activeElement;
+    if (dialog.tagName !== "DIALOG") { return; }
+    if (active && active !== document.body && !dialog.contains(active)) { return; }
+    var fallback = document.getElementById(dialog.getAttribute("data-return-focus")) ||
+      document.querySelector("[data-dialog-open='" + dialog.id + "']");
+    if (fallback) { fallback.focus(); }
+  }, true);
+
   document.addEventListener("keydown", function (event) {
+    if (event.key === "Tab") {
+      keepTabInDialog(event);
+      return;
+    }
+    // A link that acts as a button (it opens a dialog) answers Space as buttons do.
+    if (event.key === " " && event.target.matches && event.target.matches("a[role=button]")) {
+      event.preventDefault();
+      event.target.click();
+      return;
+    }
     var tab = event.target.closest && event.target.closest("[role=tab][data-tab]");
     if (!tab) { return; }
     var tabs = Array.prototype.slice.call(tab.closest("[role=tablist]").querySelectorAll("[role=tab]"));
@@ -74,6 +134,7 @@
     if (event.key === "ArrowLeft") { next = tabs[(index - 1 + tabs.length) % tabs.length]; }
     if (event.key === "Home") { next = tabs[0]; }
     if (event.key === "End") { next = tabs[tabs.length - 1]; }
+    if (event.key === " ") { next = tab; }  // as Enter does; a link would scroll the page
     if (next) {
       event.preventDefault();
       selectTab(next, true);
@@ -97,7 +158,8 @@
     refreshSelection();
     if (target.tagName === "DIALOG") {
       openDialog(target);
-    } else if (target.id === "details-panel") {
+    } else if (target.classList.contains("details-panel")) {
+      // Message Details and the audit log entry: hidden until something fills them.
       target.classList.add("open");
       target.focus();
     }

@@ -116,3 +116,25 @@ def new_person(browser, htmx_file):
     yield make
     for ctx in contexts:
         ctx.close()
+
+
+@pytest.fixture
+def demo_portal_as_of(tmp_path_factory):
+    """Makes a fresh SQLite portal holding only the demo data, made as of the given
+    time: the same messages, dates and statuses on every run, whatever ran before."""
+    servers = []
+
+    def make(now):
+        server = start_portal(tmp_path_factory, DEV_MAILBOX=True)
+        with server.app.app_context():
+            load_demo_data(now=now, message_count=40)
+            db.session.remove()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+        with server.app.app_context():
+            db.session.remove()
+            db.engine.dispose()

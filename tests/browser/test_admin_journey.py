@@ -106,6 +106,32 @@ def test_message_details_tabs_work_from_the_keyboard(page, live_server):
     expect(panel.locator("#panel-message")).to_be_hidden()
     expect(panel.locator("#panel-status")).to_contain_text("bob@partner.example")
 
+    # Roving tabindex: only the selected tab is in the Tab order, and Tab goes on
+    # into its panel, Shift+Tab back to it.
+    expect(status_tab).to_have_attribute("tabindex", "0")
+    expect(message_tab).to_have_attribute("tabindex", "-1")
+    page.keyboard.press("Tab")
+    page.wait_for_function("() => document.activeElement.id === 'panel-status'")
+    page.keyboard.press("Shift+Tab")
+    page.wait_for_function("() => document.activeElement.id === 'tab-status'")
+    # The arrows wrap round; Home and End go to the first and the last tab.
+    for key, selected in [("ArrowRight", "message"), ("ArrowLeft", "status"),
+                          ("Home", "message"), ("End", "status")]:
+        page.keyboard.press(key)
+        tab, other = (message_tab, status_tab) if selected == "message" else (status_tab, message_tab)
+        page.wait_for_function(f"() => document.activeElement.id === 'tab-{selected}'")
+        expect(tab).to_have_attribute("aria-selected", "true")
+        expect(tab).to_have_attribute("tabindex", "0")
+        expect(other).to_have_attribute("aria-selected", "false")
+        expect(other).to_have_attribute("tabindex", "-1")
+        expect(panel.locator(f"#panel-{selected}")).to_be_visible()
+        expect(panel.get_by_role("tabpanel")).to_have_count(1)  # the other one is hidden
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.keyboard.press("Space")  # on the selected tab: stays, and the page does not scroll
+    expect(status_tab).to_have_attribute("aria-selected", "true")
+    page.wait_for_timeout(300)  # a scroll would be smooth, so not at once
+    assert page.evaluate("() => window.scrollY") == 0
+
     page.reload()  # the linked URL opens the same panel
     expect(page.locator("#details-panel").get_by_role("tab", name="Message")).to_be_visible()
 

@@ -37,6 +37,7 @@ def test_read_only_admin_finds_the_recall_and_exports_it(page, live_server):
     expect(rows).to_have_count(1)
     rows.first.get_by_role("link").click()
     panel = page.locator("#entry-panel")
+    expect(panel).to_be_visible()
     expect(panel).to_contain_text("Audit journey message")
     expect(panel).to_contain_text("Audit journey reason")
     recipients = panel.locator("#entry-recipients tbody tr")

@@ -72,6 +72,7 @@ def test_compose_shows_inline_errors_and_keeps_what_was_typed(page, live_server)
 def test_sender_recalls_from_the_confirmation_dialog_by_keyboard(page, live_server):
     sign_in(page, live_server.url, "alice@example.com")
     compose(page, live_server.url, "bob@partner.example", subject="To be recalled")
+    page.wait_for_load_state()  # the page's script handles the keys below
     page.get_by_role("button", name="Recall").focus()
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Recall this message?")

@@ -3,32 +3,10 @@
 It comes from the npm registry's `htmx.org` package of the same version, so
 the `integrity` attribute in the page is checked against the real file.
 """
-import shutil
-import subprocess
-import tarfile
-import tempfile
-from pathlib import Path
-
 from portal.web.htmx import HTMX_VERSION
 
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / f"htmx.org-{HTMX_VERSION}"
+from .npm_copy import npm_file
 
 
 def local_htmx():
-    target = CACHE / "htmx.min.js"
-    if target.exists():
-        return target
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm is needed once to fetch htmx.org for the browser tests")
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([npm, "pack", f"htmx.org@{HTMX_VERSION}", "--pack-destination", tmp,
-                        "--silent"], check=True, capture_output=True, timeout=180)
-        archive = next(Path(tmp).glob("htmx.org-*.tgz"))
-        with tarfile.open(archive) as tar:
-            member = tar.extractfile("package/dist/htmx.min.js")
-            CACHE.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".part")
-            partial.write_bytes(member.read())
-            partial.rename(target)
-    return target
+    return npm_file("htmx.org", HTMX_VERSION, "dist/htmx.min.js")
