@@ -54,7 +54,10 @@ def create_app(config=None, overrides=None):
     from .auth import loader  # noqa: F401  (user loader and unauthorised handler)
     from .recipient import bp as recipient_bp
     from .sender import bp as sender_bp
+    from .web.row_ids import RowIdConverter
 
+    # Every <int:...> in a route is a row id; registered before the routes that use it.
+    app.url_map.converters["int"] = RowIdConverter
     for blueprint in (auth_bp, admin_bp, account_bp, sender_bp, recipient_bp):
         app.register_blueprint(blueprint)
     if app.config.get("DEV_MAILBOX"):

@@ -12,6 +12,7 @@ from ..messaging.search import RANGES, STATUSES, SearchCriteria, search_messages
 from ..models import AdminRole, Edition, SecureMessage, utcnow
 from ..web.htmx import is_htmx_request, page_or_block
 from ..web.request_info import RequestInfo
+from ..web.row_ids import parse_row_id
 from . import bp
 from .forms import AdminRecallForm
 
@@ -64,9 +65,10 @@ def message_details_panel(message_id):
 def _selected_ids(values):
     ids = []
     for value in values[:MAX_SELECTION]:
-        if not value.isdigit():
+        row_id = parse_row_id(value)
+        if row_id is None:
             abort(400)
-        ids.append(int(value))
+        ids.append(row_id)
     return ids
 
 

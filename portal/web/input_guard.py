@@ -6,9 +6,11 @@ def refuse_nul_characters():
     """A NUL character is never typed into a form; PostgreSQL cannot store one in text.
 
     Refusing it here, for every field of every request, answers 400 instead of
-    letting it reach a query deep inside some use case.
+    letting it reach a query deep inside some use case. A form field without a
+    name is refused too: werkzeug reads a multipart part whose name it cannot
+    unquote (`name="\\"`) as a field named None, which no form has.
     """
     for values in (request.args, request.form):
         for key, value in values.items(multi=True):
-            if "\x00" in key or "\x00" in value:
+            if not isinstance(key, str) or "\x00" in key or "\x00" in value:
                 abort(400)

@@ -13,7 +13,8 @@ class RequestInfo:
     def from_request(cls):
         if not has_request_context():
             return cls()
-        agent = request.headers.get("User-Agent", "")[:512] or None
+        # A NUL is no part of any real user agent, and PostgreSQL cannot store one in text.
+        agent = request.headers.get("User-Agent", "").replace("\x00", "\ufffd")[:512] or None
         return cls(ip=request.remote_addr, user_agent=agent)
 
 

@@ -5,7 +5,6 @@ from portal.audit.chain import verify_chain
 from portal.auth.service import sign_in
 from portal.extensions import db
 from portal.models import AdminRole, AuditLogEntry, User
-
 from tests.support.factories import TEST_REQUEST
 
 
