@@ -7,7 +7,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 export FLASK_APP := portal
 
-.PHONY: run test install browser migrate demo benchmark throughput wrk clean
+.PHONY: run test install browser migrate demo benchmark throughput wrk fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: install browser
 # Admin console at scale (about 10 minutes): prints the figures the README quotes.
 benchmark: install
 	$(BIN)/python benchmarks/admin_scale.py
+
+# The generated-input suite at 10,000 cases per database, random seeds (about 6 minutes).
+fuzz: install
+	PORTAL_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/robustness
 
 # wrk (Debian package) for the throughput benchmark; installed with apt-get when missing and root.
 wrk:
