@@ -1,4 +1,5 @@
 """The facts about a request that evidence and audit entries record."""
+import ipaddress
 from dataclasses import dataclass
 
 from flask import has_request_context, request
@@ -15,7 +16,19 @@ class RequestInfo:
             return cls()
         # A NUL is no part of any real user agent, and PostgreSQL cannot store one in text.
         agent = request.headers.get("User-Agent", "").replace("\x00", "\ufffd")[:512] or None
-        return cls(ip=request.remote_addr, user_agent=agent)
+        return cls(ip=_client_address(), user_agent=agent)
+
+
+def _client_address():
+    """The client's IP address, or None if what we were given is not one.
+
+    With TRUSTED_PROXY_HOPS set higher than the proxies really in front, the value
+    comes from an X-Forwarded-For entry the client wrote itself: any text at all.
+    """
+    try:
+        return str(ipaddress.ip_address(request.remote_addr or ""))
+    except ValueError:
+        return None
 
 
 # Actions taken from the command line (demo data, QA scripts) carry no request.

@@ -141,6 +141,9 @@ def test_timeouts_are_configurable(app, people, auth, client):
 @pytest.mark.parametrize("hops,forwarded,expected", [
     (1, "6.6.6.6, 198.51.100.7", "198.51.100.7"),   # only the hop our proxy added counts
     (0, "6.6.6.6", "127.0.0.1"),                     # no proxy configured: header ignored
+    # More hops configured than there are proxies: the client wrote what is read as
+    # the address. Not an address, so none is recorded (and nothing fails to fit).
+    (2, "<script>" * 20 + ", 198.51.100.7", None),
 ])
 def test_the_client_ip_comes_from_trusted_hops_only(database_url, people, hops, forwarded,
                                                     expected):
