@@ -153,6 +153,16 @@
 
   document.addEventListener("DOMContentLoaded", function () { refreshSelection(); });
 
+  // The row whose details the panel shows stays marked, as on a full page load.
+  function markSelectedRow(link) {
+    var row = link && link.closest ? link.closest("tr[id]") : null;
+    if (!row) { return; }
+    row.parentNode.querySelectorAll("tr.selected").forEach(function (other) {
+      other.classList.remove("selected");
+    });
+    row.classList.add("selected");
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
     refreshSelection();
@@ -161,6 +171,7 @@
     } else if (target.classList.contains("details-panel")) {
       // Message Details and the audit log entry: hidden until something fills them.
       target.classList.add("open");
+      markSelectedRow(event.detail.requestConfig && event.detail.requestConfig.elt);
       target.focus();
     }
   });

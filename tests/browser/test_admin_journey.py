@@ -167,3 +167,16 @@ def test_in_lite_no_admin_may_recall(page, live_server, email):
         assert forged_recall(page, live_server.url, links[0][0]).status == 403
     finally:
         set_edition(live_server, Edition.FULL)
+
+
+def test_the_row_whose_details_are_open_stays_marked(page, live_server):
+    links = two_messages(live_server, "Marked row journey")
+    sign_in(page, live_server.url, "readonly.admin@example.com")
+    search(page, live_server.url, "Marked row journey")
+    first, second = (page.locator(f"#message-row-{message_id}") for message_id, _ in links)
+    for opened, other in ((first, second), (second, first)):
+        opened.get_by_role("link").click()
+        expect(page.locator("#details-panel")).to_contain_text(
+            opened.get_by_role("link").inner_text())
+        expect(opened).to_have_class("selected")
+        expect(other).not_to_have_class("selected")
