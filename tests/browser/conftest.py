@@ -63,9 +63,6 @@ def live_server(request, tmp_path_factory, databases):
     server = start_portal(tmp_path_factory, message_count=40, url=url, DEV_MAILBOX=True)
     yield server
     server.stop()
-    with server.app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -135,6 +132,3 @@ def demo_portal_as_of(tmp_path_factory):
     yield make
     for server in servers:
         server.stop()
-        with server.app.app_context():
-            db.session.remove()
-            db.engine.dispose()

@@ -46,9 +46,6 @@ def scanner_portal(request, tmp_path_factory, databases):
     server = start_portal(tmp_path_factory, url=url)
     yield server
     server.stop()
-    with server.app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ import threading
 
 from werkzeug.serving import make_server
 
+from portal.extensions import db
+
 
 class LiveServer:
     def __init__(self, app):
@@ -20,3 +22,6 @@ class LiveServer:
     def stop(self):
         self.server.shutdown()
         self.thread.join(timeout=10)
+        with self.app.app_context():  # no connection left open on the test's database
+            db.session.remove()
+            db.engine.dispose()
