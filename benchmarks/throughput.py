@@ -10,7 +10,8 @@ same run, and the ratio. The bare endpoint is measured before and after the
 portal's screens; the ratio uses the mean of the two.
 
 Screens (each as a signed-in person, with a session cookie from the real sign-in form):
-the Inbox page, the reading-pane fragment (htmx request), the message viewer from a
+the sign-in page as a floor (signed out: no query, but the portal's request handling,
+headers and base template), the Inbox page, the reading-pane fragment (htmx request), the message viewer from a
 notification link, and the admin Secure Messaging search (last 48 hours, with results).
 The viewer and the reading pane record access evidence on every request, as in use.
 
@@ -187,6 +188,8 @@ def run(label, database_url, args, workdir):
         admin = {"Cookie": sign_in(portal, ADMIN, DEMO_PASSWORD)}
         pane = {**recipient, "HX-Request": "true", "HX-Target": "reading-pane"}
         screens = [
+            # The floor: a portal page with no query (no session yet), base template and all.
+            ("Sign-in page (floor)", "/sign-in", {}, "Sign in"),
             ("Inbox page", "/inbox", recipient, "Throughput benchmark"),
             ("Reading pane (fragment)", f"/inbox/{delivery_id}", pane, "the figures"),
             ("Message viewer (link)", f"/m/{token}", recipient, "the figures"),
