@@ -24,7 +24,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,16 +33,14 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.support.factories import csrf_token_from  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 RECIPIENT = "bob@partner.example"
 ADMIN = "basic.admin@example.com"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def production_env(database_url):
@@ -68,9 +65,7 @@ def prepare(env):
     from portal import create_app
     from portal.demo.loader import load_demo_data
     from portal.extensions import db
-    from portal.messaging.sending import MessageDraft, send_message
-    from portal.models import User
-    from portal.web.request_info import RequestInfo
+    from tests.support.factories import send, user_by_email
 
     # Settings as overrides: config.py read the environment when it was first imported.
     app = create_app("production", overrides={
@@ -79,13 +74,9 @@ def prepare(env):
     with app.app_context():
         upgrade()
         load_demo_data()
-        sender = db.session.query(User).filter_by(email="alice@example.com").one()
-        draft = MessageDraft(to=[RECIPIENT], cc=[], subject="Throughput benchmark",
-                             body="Hello,\nthe figures for the benchmark.\n\nKind regards",
-                             expires_at=None, allow_reply=True, allow_reply_all=False,
-                             allow_forward=False, allow_print=True, read_receipt=False)
-        message, tokens = send_message(sender, draft,
-                                       request_info=RequestInfo("192.0.2.1", "benchmark"))
+        message, tokens = send(user_by_email("alice@example.com"), [RECIPIENT],
+                               subject="Throughput benchmark",
+                               body="Hello,\nthe figures for the benchmark.\n\nKind regards")
         delivery_id = next(d.id for d in message.deliveries if d.recipient.email == RECIPIENT)
         token = tokens[delivery_id]
         db.session.remove()
@@ -140,8 +131,8 @@ class Server:
 def sign_in(server, email, password):
     """A session cookie from the real sign-in form (CSRF token and all)."""
     status, page, cookies = server.request("GET", "/sign-in")
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    form = urlencode({"email": email, "password": password, "csrf_token": token})
+    form = urlencode({"email": email, "password": password,
+                      "csrf_token": csrf_token_from(page)})
     status, _, new_cookies = server.request(
         "POST", "/sign-in", body=form,
         headers={"Content-Type": "application/x-www-form-urlencoded",

@@ -41,14 +41,14 @@ def htmx_file():
     return local_htmx()
 
 
-def start_portal(tmp_path_factory, message_count=0, url=None, **overrides):
+def start_portal(tmp_path_factory, message_count=0, url=None, now=None, **overrides):
     """A migrated portal (SQLite unless `url` names another database) with the demo
-    accounts, served on loopback."""
+    accounts (and `message_count` demo messages, made as of `now`), served on loopback."""
     url = url or f"sqlite:///{tmp_path_factory.mktemp('browser') / 'portal.sqlite3'}"
     migrate_to_head(url)
     app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url, **overrides})
     with app.app_context():
-        load_demo_data(message_count=message_count)
+        load_demo_data(now=now, message_count=message_count)
         db.session.remove()
     server = LiveServer(app).start()
     app.config["BASE_URL"] = server.url  # links in emails point at this server
@@ -122,10 +122,7 @@ def demo_portal_as_of(tmp_path_factory):
     servers = []
 
     def make(now):
-        server = start_portal(tmp_path_factory, DEV_MAILBOX=True)
-        with server.app.app_context():
-            load_demo_data(now=now, message_count=40)
-            db.session.remove()
+        server = start_portal(tmp_path_factory, message_count=40, now=now, DEV_MAILBOX=True)
         servers.append(server)
         return server
 

@@ -11,13 +11,14 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "processes-suite-secret-key-not-for-production"
@@ -33,12 +34,6 @@ THROTTLING = {name: LOOSE_LIMIT for name in (
 # What must never appear in a server's log.
 TROUBLE = re.compile(r"Traceback|database is locked|deadlock|OperationalError|"
                      r"\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|Worker failed", re.IGNORECASE)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def app_settings(config_name, database_url):

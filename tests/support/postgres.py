@@ -6,17 +6,12 @@ user and its folders belong to it.
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .ports import free_port
 
 
 def _bindir():
@@ -42,7 +37,7 @@ class PostgresCluster:
         self.data = self.base / "data"
         self.sockets = self.base / "sockets"
         self.log = self.base / "postgres.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_postgres = os.geteuid() == 0
 
     def _run(self, *args):

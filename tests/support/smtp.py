@@ -1,17 +1,11 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
 import email
 import email.policy
-import socket
 import threading
 
 from aiosmtpd.controller import Controller
 
-
-def free_port():
-    # aiosmtpd's Controller(port=0) does not report the port it got: bind first.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .ports import free_port
 
 
 class _Keeper:
