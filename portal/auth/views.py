@@ -53,7 +53,11 @@ def sign_out_action():
     sign_out(current_user, session.get(SESSION_TOKEN_KEY), RequestInfo.from_request())
     logout_user()
     session.clear()
-    return redirect(url_for("auth.sign_in_page", signed_out=1))
+    response = redirect(url_for("auth.sign_in_page", signed_out=1))
+    # The browser drops the tab's storage and the portal's cached pages, so nothing
+    # of the session (least of all a message body) can be shown again from it.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/register/<token>", methods=["GET", "POST"])

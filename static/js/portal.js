@@ -151,7 +151,41 @@
     if (event.target.name === "message_ids" || all) { refreshSelection(); }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { refreshSelection(); });
+  // A message body is shown only from a response the server could refuse (a recall,
+  // an expiry, an ended session). htmx keeps no history snapshots (base.html); this
+  // also drops a snapshot an older page may have left in the tab.
+  function forgetHistory() {
+    try {
+      sessionStorage.removeItem("htmx-history-cache");
+      // Where someone signs in (after Sign out, or when a session ended elsewhere),
+      // nothing of an earlier session stays in the tab.
+      if (document.querySelector("[data-clear-storage]")) {
+        sessionStorage.clear();
+        localStorage.clear();
+      }
+    } catch (error) { /* storage disabled: then there is nothing to clear */ }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    forgetHistory();
+    refreshSelection();
+  });
+
+  // The browser's back-forward cache keeps a page whole, with no request on Back. A page
+  // showing a body drops the body as it goes into that cache, and asks the server again
+  // when it comes back out.
+  window.addEventListener("pagehide", function (event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll(".message-body").forEach(function (body) {
+      body.textContent = "";
+    });
+  });
+
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && document.querySelector(".message-body")) {
+      window.location.reload();
+    }
+  });
 
   // The row whose details the panel shows stays marked, as on a full page load.
   function markSelectedRow(link) {
