@@ -53,6 +53,10 @@ class Config:
     # Compose limits.
     MESSAGE_BODY_MAX_CHARS = _env_int("MESSAGE_BODY_MAX_CHARS", 100_000)
     MAX_RECIPIENTS = _env_int("MAX_RECIPIENTS", 50)
+    # A notification link opens registration (choosing the first password) for
+    # this many days after its message was sent, and never once it is recalled
+    # or expired: the link is a bearer credential for an account with no password.
+    REGISTRATION_LINK_DAYS = _env_int("REGISTRATION_LINK_DAYS", 30)
 
     # Outbox delivery: polling, retry backoff (doubling, capped), how long a
     # worker may hold an email before another may take it back.

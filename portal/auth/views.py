@@ -8,7 +8,12 @@ from ..web.throttling import registration_per_ip, sign_in_per_account, sign_in_p
 from . import bp
 from .forms import ChangePasswordForm, RegisterForm, SignInForm
 from .homes import home_url
-from .registration import RegistrationError, register_recipient
+from .registration import (
+    RegistrationClosed,
+    RegistrationError,
+    check_registration_open,
+    register_recipient,
+)
 from .service import (
     SESSION_TOKEN_KEY,
     SIGN_IN_FAILED_MESSAGE,
@@ -72,6 +77,10 @@ def register(token):
         return redirect(url_for("auth.sign_in_page", next=link))
     if current_user.is_authenticated:
         abort(404)  # someone else's link
+    try:
+        check_registration_open(delivery)
+    except RegistrationClosed as closed:
+        return render_template("recipient/link_not_valid.html", closed=str(closed)), 410
     form = RegisterForm()
     status = 200
     if form.validate_on_submit():

@@ -1,8 +1,9 @@
 """Recalling secure messages: final, audited, with read-before-recall per recipient.
 
-A recall of many messages is one transaction of four set-based statements
-(lock and read state, read evidence, update, insert audit entries), whatever
-the number of messages: see benchmarks/ and the README's figures.
+A recall of many messages is one transaction of five set-based statements
+(lock and read state, read evidence, update, cancel the notifications not
+yet handed to the SMTP server, insert audit entries), whatever the number of
+messages: see benchmarks/ and the README's figures.
 """
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from ..models import (
     utcnow,
 )
 from ..models.sql import in_id_list, lock_rows
+from ..notifications.outbox import cancel_notifications
 
 AUDIT_TYPES = {
     RecallSource.ADMIN: "Secure Messaging - Admin Recalled",
@@ -104,6 +106,9 @@ def recall_messages(actor, message_ids, *, source, reason=None, request_info, no
                         recall_source=source)
                 .execution_options(synchronize_session=False)
             )
+            # A notification still waiting would deliver the subject (and a link
+            # that leads nowhere now): cancel it in this same transaction.
+            cancel_notifications(outcome.recalled)
             record_audit_entries(
                 AuditCategory.SECURE_MESSAGING, AUDIT_TYPES[source],
                 [{"message_id": message_id, "subject": found[message_id].subject,

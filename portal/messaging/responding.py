@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import AccessEvidence, EvidenceKind, MessageStatus, utcnow
 from .addresses import split_addresses
 from .expiry import default_expiry_date, expiry_from_date
-from .sending import DraftError, MessageDraft, queue_message
+from .sending import CONTROL_CHARACTERS, DraftError, MessageDraft, queue_message
 
 ACTIONS = {
     "reply": ("allow_reply", "The sender does not allow replies to this message."),
@@ -70,7 +70,11 @@ def respond(recipient, delivery, action, *, text, forward_to="", request_info, n
     original = delivery.message
     settings = current_settings()
     prefix = "Fwd: " if action == "forward" else "Re: "
-    subject = original.subject if original.subject.startswith(prefix) else prefix + original.subject
+    # The recipient cannot edit the subject, so one saved before control
+    # characters were refused is cleaned here rather than refused.
+    original_subject = " ".join(CONTROL_CHARACTERS.sub(" ", original.subject).split())
+    subject = (original_subject if original_subject.startswith(prefix)
+               else prefix + original_subject)
     if action != "forward" and not text.strip():
         raise DraftError({"body": "Enter your reply."})
     note = f"{text.rstrip()}\n\n" if text.strip() else ""

@@ -1,4 +1,5 @@
 """Sending a secure message: one use case, one transaction."""
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from ..models import (
 )
 from ..notifications.outbox import queue_notification
 from .addresses import normalised_address
+from .expiry import LATEST_EXPIRY, LATEST_EXPIRY_MESSAGE
 from .tokens import new_link_token
 
 
@@ -47,6 +49,11 @@ class DraftError(ValueError):
 
 
 SUBJECT_MAX_CHARS = 255
+# The subject goes into the notification's Subject header: a line break there
+# would let a sender write headers of their own (and cannot be sent at all).
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators,
+# which Python's email package also takes for line breaks.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _check_recipients(sender, draft, settings, errors):
@@ -91,6 +98,9 @@ def validate_draft(sender, draft, settings, now):
         errors["subject"] = "Enter a subject."
     elif len(subject) > SUBJECT_MAX_CHARS:
         errors["subject"] = f"Keep the subject to {SUBJECT_MAX_CHARS} characters or fewer."
+    elif CONTROL_CHARACTERS.search(subject):
+        errors["subject"] = ("The subject cannot contain line breaks, tabs or other control "
+                             "characters.")
     body_limit = current_app.config["MESSAGE_BODY_MAX_CHARS"]
     if not (draft.body or "").strip():
         errors["body"] = "Enter the message."
@@ -102,6 +112,8 @@ def validate_draft(sender, draft, settings, now):
             errors["expires_at"] = "Choose an expiry date: every message must have one."
     elif draft.expires_at <= now:
         errors["expires_at"] = "The expiry date must be today or later."
+    elif draft.expires_at > LATEST_EXPIRY:
+        errors["expires_at"] = LATEST_EXPIRY_MESSAGE
     if errors:
         raise DraftError(errors)
     return recipients

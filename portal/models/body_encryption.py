@@ -31,7 +31,8 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 DERIVED_KEY_ID = "secret-key"
 _KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_AAD_PREFIX = b"secure-messaging-portal/secure_messages.body/"
+_AAD_PREFIX = b"secure-messaging-portal/"
+BODY_PURPOSE = b"secure_messages.body"
 GENERATE_HINT = ("`python -c 'import base64, secrets; "
                  "print(base64.b64encode(secrets.token_bytes(32)).decode())'`")
 
@@ -70,23 +71,29 @@ class KeyRing:
                                f"MESSAGE_KEYS ({', '.join(sorted(keys))}).")
         return cls(keys=keys, current_id=current_id)
 
-    def encrypt(self, plaintext):
-        """(key id, stored text) for a body, under the current key."""
+    def encrypt(self, plaintext, purpose=BODY_PURPOSE):
+        """(key id, stored text) for a body, under the current key.
+
+        `purpose` names what the text is (and, for outbox emails, what it is
+        bound to); it is authenticated, so a ciphertext copied to another
+        column or row fails rather than decrypting there.
+        """
         if not isinstance(plaintext, str):
             raise TypeError("a message body is text")
         nonce = os.urandom(NONCE_BYTES)
         sealed = AESGCM(self.keys[self.current_id]).encrypt(
-            nonce, plaintext.encode("utf-8"), _aad(self.current_id))
+            nonce, plaintext.encode("utf-8"), _aad(self.current_id, purpose))
         return self.current_id, base64.b64encode(nonce + sealed).decode("ascii")
 
-    def decrypt(self, key_id, stored, where="a message body"):
+    def decrypt(self, key_id, stored, where="a message body", purpose=BODY_PURPOSE):
         key = self.keys.get(key_id)
         if key is None:
             raise BodyKeyError(f"{where} is encrypted under key {key_id!r}, which is not in "
                                "MESSAGE_KEYS: add that key back to read it.")
         try:
             raw = base64.b64decode(stored, validate=True)
-            plaintext = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(key_id))
+            plaintext = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
+                                         _aad(key_id, purpose))
         except (InvalidTag, binascii.Error, ValueError):
             raise BodyDecryptionError(
                 f"{where} failed authentication under key {key_id!r}: the stored ciphertext "
@@ -136,5 +143,5 @@ def _derived_key(secret_key):
                     hashlib.sha256).digest()
 
 
-def _aad(key_id):
-    return _AAD_PREFIX + key_id.encode("ascii")
+def _aad(key_id, purpose):
+    return _AAD_PREFIX + purpose + b"/" + key_id.encode("ascii")

@@ -8,6 +8,16 @@
   server. A worker that stops after that point may have delivered the email,
   so a later worker marks it sent instead of sending it again; a worker that
   stops before it leaves an email that is safely sent again.
+- Any failure is per email: an email that cannot even be built (a line break
+  in a header written straight into the table) fails alone, counts toward
+  OUTBOX_MAX_ATTEMPTS like a refusal, and ends `failed`.
+- A notification is not sent once its secure message is recalled or expired:
+  the worker looks when it takes the email, and the hand-over itself is a
+  conditional UPDATE that a recall's cancel (also conditional, on
+  `handed_over_at IS NULL`) cannot interleave with. Whichever commits first
+  wins; the other leaves the row as it is.
+- Once the server has an email its content (the personal link) is removed;
+  the Dev mailbox keeps it, being the mailbox itself.
 """
 import logging
 import socket
@@ -16,10 +26,11 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 
 from ..extensions import db
-from ..models import OutboxEmail, OutboxStatus, utcnow
+from ..models import Delivery, EmailKind, OutboxEmail, OutboxStatus, SecureMessage, utcnow
+from .outbox import CANCELLED_EXPIRED, CANCELLED_RECALLED, REMOVED_CONTENT
 from .transports import TransportError, transport_for
 
 log = logging.getLogger(__name__)
@@ -35,7 +46,35 @@ def retry_delay(attempts, config):
                                  config["OUTBOX_RETRY_MAX_SECONDS"]))
 
 
-def release_abandoned(now=None):
+class NotToBeSent(Exception):
+    """The hand-over found the email cancelled, or its message ended: no data goes out."""
+
+
+def _message_ended(now):
+    """True for a notification whose secure message is recalled or expired at `now`."""
+    return (OutboxEmail.kind == EmailKind.NOTIFICATION) & exists().where(
+        Delivery.id == OutboxEmail.delivery_id, SecureMessage.id == Delivery.message_id,
+        or_(SecureMessage.recalled_at.is_not(None), SecureMessage.expires_at <= now))
+
+
+def _ending_of(email, now):
+    """Why this email must not go out now ("recalled"/"expired"), or None."""
+    if email.kind is not EmailKind.NOTIFICATION or email.delivery_id is None:
+        return None
+    row = db.session.execute(
+        select(SecureMessage.recalled_at, SecureMessage.expires_at)
+        .join(Delivery, Delivery.message_id == SecureMessage.id)
+        .where(Delivery.id == email.delivery_id)).first()
+    if row is None:
+        return None
+    if row.recalled_at is not None:
+        return CANCELLED_RECALLED
+    if row.expires_at is not None and row.expires_at <= now:
+        return CANCELLED_EXPIRED
+    return None
+
+
+def release_abandoned(now=None, keep_content=False):
     """Take back emails whose worker stopped mid-way (its lease ran out)."""
     now = now or utcnow()
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
@@ -43,9 +82,11 @@ def release_abandoned(now=None):
     handed_over = db.session.execute(
         update(OutboxEmail)
         .where(stale, OutboxEmail.handed_over_at.is_not(None))
-        .values(status=OutboxStatus.SENT, sent_at=OutboxEmail.handed_over_at, locked_by=None,
-                last_error="worker stopped after handing the email to the server; "
-                           "treated as delivered, not sent again")
+        .values({OutboxEmail.status: OutboxStatus.SENT,
+                 OutboxEmail.sent_at: OutboxEmail.handed_over_at, OutboxEmail.locked_by: None,
+                 OutboxEmail.last_error: "worker stopped after handing the email to the "
+                                         "server; treated as delivered, not sent again",
+                 **({} if keep_content else REMOVED_CONTENT)})
     ).rowcount
     returned = db.session.execute(
         update(OutboxEmail).where(stale, OutboxEmail.handed_over_at.is_(None))
@@ -81,30 +122,67 @@ def claim(worker_id, limit, now=None, exclude=()):
 
 
 def _deliver_one(email_id, transport, config, now=None):
+    """True if delivered, False if it will be retried (or has failed), None if cancelled."""
+    now = now or utcnow()
     email = db.session.get(OutboxEmail, email_id)
+    ending = _ending_of(email, now)
+    if ending:
+        _cancel(email, ending)
+        return None
 
     def before_final_step():
-        email.handed_over_at = utcnow()
+        handed = db.session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == email_id, OutboxEmail.status == OutboxStatus.SENDING,
+                   OutboxEmail.handed_over_at.is_(None), ~_message_ended(now))
+            .values(handed_over_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
         db.session.commit()
+        if handed != 1:
+            raise NotToBeSent(email_id)
 
     try:
         transport.deliver(email, before_final_step)
-    except TransportError as error:
-        now = now or utcnow()
-        email.handed_over_at = None
-        email.last_error = str(error)[:1000]
-        email.locked_by = None
-        if email.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
-            email.status = OutboxStatus.FAILED
-        else:
-            email.status = OutboxStatus.PENDING
-            email.next_attempt_at = now + retry_delay(email.attempts, config)
-        db.session.commit()
-        log.warning("outbox email %s not delivered (attempt %s): %s", email_id, email.attempts,
-                    error)
+    except NotToBeSent:
+        db.session.rollback()
+        db.session.refresh(email)
+        if email.status is OutboxStatus.SENDING:  # not cancelled by a recall: it expired
+            _cancel(email, _ending_of(email, now) or CANCELLED_EXPIRED)
+        return None
+    except Exception as error:  # noqa: BLE001 - whatever it is, it is this email's alone
+        db.session.rollback()
+        _retry_later(email_id, error, config, now)
         return False
+    if not getattr(transport, "keeps_content", False):
+        email.remove_content()  # committed with the status, below
     mark_sent(email)
     return True
+
+
+def _cancel(email, reason):
+    email.status = OutboxStatus.CANCELLED
+    email.last_error = reason
+    email.locked_by = None
+    email.remove_content()
+    db.session.commit()
+
+
+def _retry_later(email_id, error, config, now):
+    """Put a failed email back with a growing delay, or fail it at the attempt limit."""
+    email = db.session.get(OutboxEmail, email_id, populate_existing=True)
+    reason = str(error) if isinstance(error, TransportError) else (
+        f"{type(error).__name__}: {error}")
+    email.handed_over_at = None
+    email.last_error = reason[:1000]
+    email.locked_by = None
+    if email.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+        email.status = OutboxStatus.FAILED
+    else:
+        email.status = OutboxStatus.PENDING
+        email.next_attempt_at = now + retry_delay(email.attempts, config)
+    db.session.commit()
+    log.warning("outbox email %s not delivered (attempt %s): %s", email_id, email.attempts,
+                reason)
 
 
 def mark_sent(email):
@@ -120,7 +198,7 @@ def deliver_due(worker_id=None, now=None, transport=None):
     config = current_app.config
     worker_id = worker_id or new_worker_id()
     transport = transport or transport_for(config)
-    release_abandoned(now)
+    release_abandoned(now, keep_content=getattr(transport, "keeps_content", False))
     sent = failed = 0
     tried = set()  # one attempt per email per pass, however short the retry delay
     while True:
@@ -129,9 +207,10 @@ def deliver_due(worker_id=None, now=None, transport=None):
             return sent, failed
         tried.update(batch)
         for email_id in batch:
-            if _deliver_one(email_id, transport, config, now):
+            delivered = _deliver_one(email_id, transport, config, now)
+            if delivered:
                 sent += 1
-            else:
+            elif delivered is False:
                 failed += 1
 
 

@@ -1,10 +1,18 @@
-"""Queueing emails in the outbox, inside the caller's transaction."""
+"""Queueing emails in the outbox, and cancelling them, inside the caller's transaction."""
 import secrets
 
 from flask import current_app, render_template
+from sqlalchemy import and_, or_, select, update
 
 from ..extensions import db
-from ..models import EmailKind, OutboxEmail
+from ..models import Delivery, EmailKind, OutboxEmail, OutboxStatus
+from ..models.sql import in_id_list
+
+CANCELLED_RECALLED = "Not sent: the secure message was recalled."
+CANCELLED_EXPIRED = "Not sent: the secure message had expired."
+# What an UPDATE sets to remove an email's content (and with it the personal link).
+REMOVED_CONTENT = {OutboxEmail.text_body_ciphertext: None,
+                   OutboxEmail.html_body_ciphertext: None, OutboxEmail.content_key_id: None}
 
 
 def message_link(token):
@@ -22,12 +30,12 @@ def _queue(kind, about, to_address, subject, template, now, **context):
         delivery_id=about.id,
         to_address=to_address,
         subject=subject[:255],
-        text_body=render_template(f"email/{template}.txt", **context),
-        html_body=render_template(f"email/{template}.html", **context),
         message_id_header=_message_id_header(),
         created_at=now,
         next_attempt_at=now,
     )
+    email.set_content(render_template(f"email/{template}.txt", **context),
+                      render_template(f"email/{template}.html", **context))
     db.session.add(email)
     return email
 
@@ -48,3 +56,29 @@ def queue_read_receipt(delivery, *, now):
                   f"Read: {message.subject}", "read_receipt", now, message=message,
                   delivery=delivery, read_at=now,
                   sent_link=f"{current_app.config['BASE_URL'].rstrip('/')}/sent/{message.id}")
+
+
+def cancel_notifications(message_ids):
+    """Cancel the notifications of these messages that the SMTP server does not have yet.
+
+    One set-based UPDATE (a bulk recall names thousands of messages). Only
+    emails waiting, or held by a worker that has not handed them over, are
+    cancelled: the condition is re-checked on the row, so a worker that
+    committed its hand-over first keeps its `sending`/`sent`, and one that
+    comes second finds the email cancelled and sends nothing. Read receipts
+    stay: they go to the sender, hold no body and no link that opens anything,
+    and report a view that happened before the recall. Returns how many.
+    """
+    not_handed_over = or_(OutboxEmail.status == OutboxStatus.PENDING,
+                          and_(OutboxEmail.status == OutboxStatus.SENDING,
+                               OutboxEmail.handed_over_at.is_(None)))
+    return db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.kind == EmailKind.NOTIFICATION, not_handed_over,
+               OutboxEmail.delivery_id.in_(
+                   select(Delivery.id).where(in_id_list(Delivery.message_id, message_ids))))
+        .values({OutboxEmail.status: OutboxStatus.CANCELLED,
+                 OutboxEmail.last_error: CANCELLED_RECALLED, OutboxEmail.locked_by: None,
+                 **REMOVED_CONTENT})
+        .execution_options(synchronize_session=False)
+    ).rowcount

@@ -68,6 +68,7 @@ class DevMailboxTransport:
     """Development with no MAIL_SERVER: the Dev mailbox page shows the outbox itself."""
 
     name = "dev mailbox"
+    keeps_content = True  # the outbox is the mailbox: its emails stay readable there
 
     def deliver(self, outbox_email, before_final_step):
         before_final_step()

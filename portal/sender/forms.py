@@ -1,6 +1,16 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField, TextAreaField
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
+
+from ..messaging.expiry import LATEST_EXPIRY_MESSAGE
+from ..web.day_range import LATEST_DAY
+
+
+def no_later_than_the_last_day(form, field):
+    # Checked on the form because the date is turned into a time in the
+    # sender's zone before the sending service sees it, and 9999-12-31 cannot be.
+    if field.data and field.data > LATEST_DAY:
+        raise ValidationError(LATEST_EXPIRY_MESSAGE)
 
 
 class ComposeForm(FlaskForm):
@@ -9,7 +19,7 @@ class ComposeForm(FlaskForm):
     cc = StringField("Cc")
     subject = StringField("Subject")
     body = TextAreaField("Body")
-    expiry_date = DateField("Expiry Date", validators=[Optional()],
+    expiry_date = DateField("Expiry Date", validators=[Optional(), no_later_than_the_last_day],
                             format="%Y-%m-%d")
     no_expiry = BooleanField("No expiry")
     allow_reply = BooleanField("Allow reply")

@@ -22,18 +22,27 @@ def viewer_zone():
     return g.viewer_zone
 
 
+def _local(value, zone):
+    """`value` in `zone`; in UTC when that would fall off either end of the calendar
+    (a time stored at the very end of 9999 cannot be shown in Berlin)."""
+    try:
+        return value.astimezone(zone or viewer_zone())
+    except OverflowError:
+        return value.astimezone(timezone.utc)
+
+
 def format_datetime(value, zone=None):
     """`27 Nov 2026 19:31 UTC`, in the viewer's zone unless one is given."""
     if value is None:
         return ""
-    local = value.astimezone(zone or viewer_zone())
+    local = _local(value, zone)
     return f"{local:%d %b %Y %H:%M} {local.tzname()}"
 
 
 def format_date(value, zone=None):
     if value is None:
         return ""
-    local = value.astimezone(zone or viewer_zone())
+    local = _local(value, zone)
     return f"{local:%d %b %Y} {local.tzname()}"
 
 
