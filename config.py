@@ -89,6 +89,12 @@ class Config:
     # made there cannot be given a valid hash. Defaults to one derived from
     # SECRET_KEY; set it separately to rotate SECRET_KEY without re-keying.
     AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY") or None
+    # Checkpoints of the chain's end, kept outside the database so cutting off its
+    # newest entries shows (portal/audit/checkpoint.py). When a path is set, a
+    # checkpoint is appended every AUDIT_CHECKPOINT_EVERY entries; ship the file
+    # elsewhere, and run `flask audit checkpoint` from cron for quiet periods.
+    AUDIT_CHECKPOINT_PATH = os.environ.get("AUDIT_CHECKPOINT_PATH") or None
+    AUDIT_CHECKPOINT_EVERY = _env_int("AUDIT_CHECKPOINT_EVERY", 1000)
 
     # Message bodies are encrypted at rest (AES-256-GCM). MESSAGE_KEYS holds every
     # key that may still be in use, `id:base64-of-32-bytes` separated by commas;

@@ -19,7 +19,8 @@ class Rule:
     # None means anybody, signed in or not.
     audiences: frozenset | None
     min_admin_role: AdminRole | None = None
-    # (category, type) of the audit entry written when a signed-in person is refused.
+    # (category, type) of the audit entry written when a signed-in person is refused
+    # an action (POST); a refused GET, HEAD or OPTIONS writes nothing.
     refusal_audit: tuple | None = None
 
     def allows(self, user):
@@ -37,6 +38,8 @@ class Rule:
     def is_public(self):
         return self.audiences is None
 
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 PUBLIC = Rule(audiences=None)
 SIGNED_IN = Rule(audiences=frozenset(Audience))
@@ -100,7 +103,9 @@ def enforce_access_policy():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not rule.allows(current_user):
-        if rule.refusal_audit:
+        # Only a refused action is audited: a GET is what a link from anyone can make
+        # a signed-in person's browser send, so it must not write in their name.
+        if rule.refusal_audit and request.method not in SAFE_METHODS:
             _audit_refusal(rule, endpoint)
         abort(403)
     return None

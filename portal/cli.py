@@ -53,17 +53,61 @@ def register_cli(app: Flask):
         """The audit log."""
 
     @audit.command("verify")
-    def audit_verify():
+    @click.option("--checkpoints", "checkpoint_file", type=click.File("r", encoding="ascii"),
+                  help="A checkpoint file (from `flask audit checkpoint`): the chain must "
+                       "still reach every checkpoint in it, with the same hash.")
+    def audit_verify(checkpoint_file):
         """Check the audit log's hash chain; exit status 1 names the first broken entry."""
         from .audit.chain import verify_chain
+        from .audit.checkpoint import CheckpointError, read_checkpoints
 
-        report = verify_chain()
+        records = []
+        if checkpoint_file is not None:
+            try:
+                records = read_checkpoints(checkpoint_file)
+            except (CheckpointError, UnicodeDecodeError) as error:
+                raise click.BadParameter(f"{checkpoint_file.name}: {error}.",
+                                         param_hint="--checkpoints") from None
+        report = verify_chain(checkpoints=records)
         if report.ok:
             click.echo(f"Audit chain verified: {report.checked} entries, unbroken.")
+            if checkpoint_file is not None:
+                click.echo(f"It reaches all {report.checkpoints} checkpoint(s) in "
+                           f"{checkpoint_file.name}" + (
+                               f", the newest at position {report.newest_checkpoint}."
+                               if report.checkpoints else "."))
             return
         click.echo(f"Audit chain BROKEN after {report.checked} good entries: {report.problem}.",
                    err=True)
         raise SystemExit(1)
+
+    @audit.command("checkpoint")
+    @click.option("--to", "path", type=click.Path(dir_okay=False, writable=True),
+                  help="The checkpoint file to add to (default: AUDIT_CHECKPOINT_PATH).")
+    def audit_checkpoint(path):
+        """Add the end of the audit chain to a checkpoint file (run it from cron).
+
+        Ship the file somewhere the database's writers cannot reach;
+        `flask audit verify --checkpoints FILE` proves the chain still reaches it.
+        """
+        from .audit.chain import current_checkpoint
+        from .audit.checkpoint import append_checkpoint
+
+        path = path or current_app.config.get("AUDIT_CHECKPOINT_PATH")
+        try:
+            record = current_checkpoint()
+        except ValueError as error:
+            raise click.ClickException(f"No checkpoint written: {error}.") from None
+        finally:
+            db.session.remove()
+        if path:
+            try:
+                append_checkpoint(path, record)
+            except OSError as error:
+                raise click.ClickException(f"Could not write to {path}: "
+                                           f"{error.strerror}.") from None
+            click.echo(f"Checkpoint added to {path}: position {record.seq}.", err=True)
+        click.echo(record.to_line())
 
     @app.cli.group("messages")
     def messages():
@@ -140,7 +184,6 @@ def register_cli(app: Flask):
 
         The list of Account > Read-status discrepancies; `--format csv` is its CSV export.
         """
-        import csv
         import io
         import itertools
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -153,7 +196,7 @@ def register_cli(app: Flask):
             text_line,
         )
         from .models import utcnow
-        from .web.csv_export import spreadsheet_safe
+        from .web.csv_export import csv_writer, safe_row
 
         try:
             ZoneInfo(time_zone)
@@ -168,9 +211,9 @@ def register_cli(app: Flask):
         items = each_discrepancy(report_filter, time_zone)
         if output_format == "csv":
             line = io.StringIO()
-            writer = csv.writer(line)
+            writer = csv_writer(line)
             for values in itertools.chain([CSV_HEADER], (csv_row(item, now) for item in items)):
-                writer.writerow([spreadsheet_safe(value) for value in values])
+                writer.writerow(safe_row(values))
                 click.echo(line.getvalue(), nl=False)
                 line.seek(0)
                 line.truncate()

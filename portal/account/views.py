@@ -43,9 +43,11 @@ def audit_chain_status():
     return render_template("account/_chain_status.html", report=verify_chain())
 
 
-@bp.get("/audit-logs/export.csv")
+@bp.post("/audit-logs/export.csv")
 def export_audit_logs():
-    criteria = AuditCriteria.from_args(request.args)
+    # A POST with the CSRF token: the export writes its own audit entry, and a
+    # link crafted by someone else must not write one in this admin's name.
+    criteria = AuditCriteria.from_args(request.form)
     if criteria.errors:
         return render_template(PAGE, criteria=criteria, entries=None, types=AUDIT_TYPES,
                                entry=None), 400

@@ -99,5 +99,4 @@ def audit_export_rows(criteria, zone_name, batch=500):
     """Every entry of the filter, newest first, read from the database in batches."""
     query = (select(AuditLogEntry).where(*audit_conditions(criteria, zone_name))
              .order_by(*NEWEST_FIRST).execution_options(yield_per=batch))
-    for entry in db.session.scalars(query):
-        yield entry
+    yield from db.session.scalars(query)

@@ -39,7 +39,11 @@ class AuditLogEntry(db.Model):
 
 class AuditChainHead(db.Model):
     """The end of the audit chain: one row, locked by every transaction that
-    appends, so concurrent writers line up instead of forking the chain."""
+    appends, so concurrent writers line up instead of forking the chain.
+
+    The row is sealed with the audit key (a checkpoint record, see
+    audit/checkpoint.py), so rolling it back to hide deleted entries needs the key.
+    """
 
     __tablename__ = "audit_chain_head"
     SINGLETON_ID = 1
@@ -47,3 +51,6 @@ class AuditChainHead(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     last_seq = db.Column(db.BigInteger, nullable=False, default=0)
     last_hash = db.Column(db.String(64), nullable=False)
+    sealed_at = db.Column(UTCDateTime, nullable=False)
+    key_id = db.Column(db.String(16), nullable=False)
+    seal = db.Column(db.String(64), nullable=False)

@@ -46,7 +46,7 @@ def test_read_only_admin_finds_the_recall_and_exports_it(page, live_server):
     assert "/account/audit-logs/" in page.url
 
     with page.expect_download() as download:
-        page.get_by_role("link", name="Export CSV").click()
+        page.get_by_role("button", name="Export CSV").click()
     rows = list(csv.reader(io.StringIO(download.value.path().read_text())))
     assert rows[0][2] == "Type"
     assert len(rows) == 2

@@ -117,14 +117,9 @@ def test_basic_and_full_admins_see_tick_boxes_and_recall(auth, client, two, emai
     assert LITE_NOTE not in html
 
 
-@pytest.mark.parametrize("method", ["POST", "GET"])
-def test_a_read_only_admin_is_refused_recall_and_the_refusal_is_audited(app, auth, client, two,
-                                                                        method):
+def test_a_read_only_admin_is_refused_recall_and_the_refusal_is_audited(app, auth, client, two):
     auth.sign_in("readonly.admin@example.com")
-    if method == "POST":
-        response = post_recall(client, auth, two)
-    else:
-        response = client.get(RECALL, query_string={"message_ids": two})
+    response = post_recall(client, auth, two)
     assert response.status_code == 403
     assert "Recall 2 messages?" not in response.get_data(as_text=True)
     assert nothing_recalled(app, two)
@@ -133,6 +128,22 @@ def test_a_read_only_admin_is_refused_recall_and_the_refusal_is_audited(app, aut
     assert refusal["category"] == "Secure Messaging Logs"
     assert refusal["actor_email"] == "readonly.admin@example.com"
     assert sorted(int(i) for i in refusal["details"]["message_ids"]) == sorted(two)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_refused_confirmation_from_a_link_is_refused_without_writing(app, auth, client, two,
+                                                                       method):
+    """A link anyone can craft (GET) opens the confirmation: refusing it records nothing
+    in the admin's name; only a refused recall (POST, with the CSRF token) is audited."""
+    auth.sign_in("readonly.admin@example.com")
+    response = client.open(RECALL, method=method, query_string={"message_ids": two})
+    assert response.status_code == 403
+    if method == "GET":
+        html = response.get_data(as_text=True)
+        assert "Recall 2 messages?" not in html
+    assert nothing_recalled(app, two)
+    assert audit_entries(app, REFUSED_TYPE) == []
+    assert audit_entries(app, RECALLED_TYPE) == []
 
 
 @pytest.mark.parametrize("email", RECALLERS)
@@ -170,6 +181,7 @@ def test_in_the_lite_edition_the_confirmation_is_refused(app, auth, client, two,
     html = response.get_data(as_text=True)
     assert LITE_NOTE in html and "Recall 2 messages?" not in html
     assert nothing_recalled(app, two)
+    assert audit_entries(app, REFUSED_TYPE) == []  # a GET writes nothing
 
 
 # -- the confirmation -------------------------------------------------------------------

@@ -11,10 +11,24 @@ from portal.extensions import db
 from portal.messaging.reading import record_view
 from portal.messaging.recall import recall_messages
 from portal.models import AuditLogEntry, RecallSource, ViewChannel, utcnow
-from tests.support.audit_tamper import TAMPERINGS, write_entries
+from tests.support.audit_tamper import TAMPERINGS, tamper_truncate, write_entries
 from tests.support.factories import TEST_REQUEST, send
 
 LOGS = "/account/audit-logs"
+EXPORT = f"{LOGS}/export.csv"
+
+
+def post_export(client, auth, **filters):
+    """Press Export CSV on the Audit Logs page: a POST of the applied filter."""
+    return client.post(EXPORT, data={"csrf_token": auth.csrf_token(LOGS), **filters})
+
+
+def exports_audited(app):
+    with app.app_context():
+        entries = db.session.scalars(select(AuditLogEntry).where(
+            AuditLogEntry.type == "Account - Audit Log Exported")).all()
+        db.session.remove()
+    return entries
 
 
 @pytest.fixture
@@ -82,7 +96,11 @@ def test_a_bad_filter_is_refused_inline(people, auth, client, query, field, text
     html = response.get_data(as_text=True)
     assert f'<p class="field-error" id="{field}-error">{text}</p>' in html
     assert "The filter was not applied." in html
-    assert client.get(f"{LOGS}/export.csv?{query}").status_code == 400
+    assert "Export CSV" not in html
+    filters = dict(pair.split("=") for pair in query.replace("+", " ").split("&"))
+    refused = post_export(client, auth, **filters)
+    assert refused.status_code == 400
+    assert "The filter was not applied." in refused.get_data(as_text=True)
 
 
 def test_newest_first_and_paginated(app, people, auth, client):
@@ -121,10 +139,23 @@ def test_an_entry_as_an_htmx_fragment(people, auth, client, history):
     assert client.get(f"{LOGS}/999999").status_code == 404
 
 
+def test_the_export_button_posts_the_applied_filter(people, auth, client, history):
+    auth.sign_in("readonly.admin@example.com")
+    html = client.get(f"{LOGS}?category=Secure+Messaging+Logs&q=wrong+client&page=2") \
+        .get_data(as_text=True)
+    form = html.split('id="export-form"', 1)[1].split("</form>", 1)[0]
+    assert '<button type="submit" form="export-form">Export CSV</button>' in html
+    assert 'method="post" action="/account/audit-logs/export.csv"' in html
+    assert 'name="csrf_token"' in form
+    assert '<input type="hidden" name="category" value="Secure Messaging Logs">' in form
+    assert '<input type="hidden" name="q" value="wrong client">' in form
+    assert 'name="page"' not in form  # the export is the whole filter, not one page
+
+
 def test_the_export_streams_the_filter_and_is_audited(app, people, auth, client, history):
     auth.sign_in("readonly.admin@example.com")
-    response = client.get(f"{LOGS}/export.csv?category=Secure+Messaging+Logs"
-                          "&type=Secure+Messaging+-+Admin+Recalled")
+    response = post_export(client, auth, category="Secure Messaging Logs",
+                           type="Secure Messaging - Admin Recalled")
     assert response.status_code == 200
     assert response.is_streamed
     assert response.headers["Content-Disposition"] == 'attachment; filename="audit-logs.csv"'
@@ -139,14 +170,38 @@ def test_the_export_streams_the_filter_and_is_audited(app, people, auth, client,
         assert exported.details["filter"]["type"] == "Secure Messaging - Admin Recalled"
 
 
-def test_the_export_defuses_spreadsheet_formulas(app, people, auth, client):
+@pytest.mark.parametrize("how", ["a link (GET)", "a form without the CSRF token"])
+def test_an_export_from_a_crafted_link_or_form_writes_nothing(app, people, auth, client,
+                                                             history, how):
+    """Replaces the old GET export: a third party's link or form must not write an
+    audit entry in the admin's name, nor get the file."""
+    auth.sign_in("readonly.admin@example.com")
+    if how == "a link (GET)":
+        response = client.get(f"{EXPORT}?category=Secure+Messaging+Logs")
+        assert response.status_code == 405
+    else:
+        response = client.post(EXPORT, data={"category": "Secure Messaging Logs"})
+        assert response.status_code == 400
+    assert response.mimetype != "text/csv"
+    assert exports_audited(app) == []
+
+
+@pytest.mark.parametrize("actor", [
+    '=HYPERLINK("http://evil.example")',
+    "x;=cmd|' /C calc'!A0",
+    "x,@SUM(1+1)*cmd|' /C calc'!A0",
+])
+def test_the_export_defuses_spreadsheet_formulas(app, people, auth, client, actor):
     with app.app_context():
-        record_audit("Account Logs", "Account - Settings Changed",
-                     actor_email="=HYPERLINK(\"http://evil.example\")", request_info=TEST_REQUEST)
+        record_audit("Account Logs", "Account - Settings Changed", actor_email=actor,
+                     request_info=TEST_REQUEST)
         db.session.commit()
     auth.sign_in("readonly.admin@example.com")
-    body = client.get(f"{LOGS}/export.csv?actor=HYPERLINK").get_data(as_text=True)
-    assert "'=HYPERLINK" in body
+    body = post_export(client, auth, actor=actor).get_data(as_text=True)
+    quoted = actor.replace('"', '""')
+    assert f'"\'{quoted}"' in body  # quoted, behind a single quote
+    [row] = [r for r in csv.reader(io.StringIO(body)) if r[3].endswith(actor)]
+    assert row[3] == "'" + actor
 
 
 def test_the_page_says_the_chain_verifies(people, auth, client, history):
@@ -167,6 +222,17 @@ def test_the_page_shows_each_kind_of_tampering(app, people, auth, client, kind):
     status = client.get(f"{LOGS}/chain").get_data(as_text=True)
     assert "Audit chain broken:" in status
     assert f"entry {bad_id}" in status and words in status
+
+
+def test_the_page_shows_that_the_newest_entries_were_cut_off(app, people, auth, client):
+    with app.app_context():
+        write_entries(8)
+        tamper_truncate(keep=5)
+        db.session.remove()
+    auth.sign_in("readonly.admin@example.com")  # appended after the cut, on the rolled-back head
+    status = client.get(f"{LOGS}/chain").get_data(as_text=True)
+    assert "Audit chain broken:" in status
+    assert "seal does not match" in status and "newest entries may have been deleted" in status
 
 
 def test_a_planted_entry_does_not_stop_the_portal_writing_its_log(app, people, auth, client):

@@ -9,13 +9,17 @@ from itertools import count
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.messaging.discrepancies import CSV_HEADER
 from portal.messaging.reading import open_message, record_link_opened
 from portal.messaging.recall import recall_messages
 from portal.models import (
+    AccessEvidence,
     AccountSettings,
+    AuditChainHead,
+    AuditLogEntry,
     Delivery,
     ReadStatusMode,
     RecallSource,
@@ -239,6 +243,25 @@ def test_each_row_shows_the_evidence_with_times(admin, client, mix):
     bob = row_text(html, d["board_bob"])
     assert "(suspected link scanner)" in bob and ", signed in" in bob
     assert 'href="/admin/secure-messaging/messages/' in html
+
+
+def test_the_csv_export_stays_a_get_because_it_writes_nothing(app, admin, client, mix):
+    """A link anyone can craft may open it: it records no audit entry and no evidence
+    (unlike the Audit Logs export, which is audited and therefore a POST)."""
+    admin()
+
+    def written():
+        with app.app_context():
+            counts = tuple(db.session.scalar(select(func.count()).select_from(model))
+                           for model in (AuditLogEntry, AccessEvidence, AuditChainHead))
+            head = db.session.get(AuditChainHead, 1).last_seq
+            db.session.remove()
+        return counts, head
+
+    before = written()
+    assert csv_ids(client.get(CSV_URL)) and csv_ids(client.get(f"{CSV_URL}?start=2000-01-01"))
+    assert client.head(CSV_URL).status_code == 200
+    assert written() == before
 
 
 def test_the_csv_carries_the_evidence_in_iso_utc(admin, client, mix):

@@ -36,8 +36,9 @@ def race_portal(backend, databases, tmp_path):
     else:
         url = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
         config_name = "development"
-    migrate_to_head(url)
-    app = create_app(config_name, overrides=app_settings(config_name, url))
+    settings = app_settings(config_name, url)
+    migrate_to_head(url, SECRET_KEY=settings["SECRET_KEY"])  # the servers' audit key
+    app = create_app(config_name, overrides=settings)
     messages = prepare_messages(app, backend)
     with app.app_context():
         db.engine.dispose()  # the servers have the database to themselves

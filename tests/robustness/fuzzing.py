@@ -71,11 +71,20 @@ def hypothesis_settings(max_examples):
 
 # -- what a refused request may still write ------------------------------------------------
 
+def _details(row):
+    details = row["details"]
+    return details if isinstance(details, dict) else json.loads(details or "{}")
+
+
 REFUSAL_RECORDS = {
-    # A refused sign-in and a refused admin recall are audited: the entry is the product's
-    # record of the refusal (README "The audit log"; access.py refusal_audit).
+    # A refused sign-in, a wrong current password and a refused admin recall are audited:
+    # the entry is the product's record of the refusal (README "The audit log"; access.py
+    # refusal_audit). A refused GET (a link anyone can craft) writes nothing in the
+    # person's name.
     "audit_log_entries": lambda row: row["type"] in {
-        "Authentication - Sign In Failed", "Secure Messaging - Admin Recall Refused"},
+        "Authentication - Sign In Failed", "Authentication - Password Change Failed"} or (
+        row["type"] == "Secure Messaging - Admin Recall Refused"
+        and _details(row).get("method") not in ("GET", "HEAD", "OPTIONS")),
     # Opening a notification link is evidence however it is answered (someone else's
     # link: 404; recalled or expired: 410), and so is a refused view of a message.
     "access_evidence": lambda row: row["kind"] in {"link_opened", "access_refused"},

@@ -59,3 +59,28 @@ def tamper_insert():
 
 TAMPERINGS = {"edit": tamper_edit, "delete": tamper_delete, "reorder": tamper_reorder,
               "insert": tamper_insert}
+
+
+# -- cutting off the tail: a chain that is valid in itself, only shorter ---------------------
+
+def tamper_truncate(keep=5):
+    """Delete the newest entries and set the chain head back to the last one left,
+    as a database writer without the audit key would."""
+    last = entry_at(keep)
+    sql("DELETE FROM audit_log_entries WHERE chain_seq > :keep", keep=keep)
+    sql("UPDATE audit_chain_head SET last_seq = :seq, last_hash = :hash WHERE id = 1",
+        seq=keep, hash=last.entry_hash)
+
+
+def copy_of_head():
+    """The head row as it is now (a backup, a replica, an earlier read)."""
+    return dict(db.session.execute(text("SELECT * FROM audit_chain_head WHERE id = 1"))
+                .mappings().one())
+
+
+def tamper_replay_head(old_head):
+    """Delete the entries written since `old_head` was copied, and put that copy back:
+    its seal is genuine, so only a checkpoint kept elsewhere can tell."""
+    sql("DELETE FROM audit_log_entries WHERE chain_seq > :keep", keep=old_head["last_seq"])
+    sql("UPDATE audit_chain_head SET last_seq = :last_seq, last_hash = :last_hash, "
+        "sealed_at = :sealed_at, key_id = :key_id, seal = :seal WHERE id = 1", **old_head)

@@ -6,7 +6,9 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from portal import create_app
+from portal.audit.chain import genesis_head
 from portal.extensions import db
+from portal.models import AuditChainHead
 
 from .postgres import PostgresCluster, postgres_available
 
@@ -33,8 +35,10 @@ def require_postgres():
         pytest.skip(message)
 
 
-def migrate_to_head(url):
-    app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url})
+def migrate_to_head(url, **overrides):
+    """`overrides`: the settings of the processes that will use the database (the
+    migration seals the audit chain head with their audit key)."""
+    app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url, **overrides})
     with app.app_context():
         upgrade()
         db.session.remove()
@@ -51,9 +55,8 @@ def empty_all_tables(app):
             else:
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
-            # The audit chain starts again, as after the migration.
-            conn.execute(text("INSERT INTO audit_chain_head (id, last_seq, last_hash) "
-                              "VALUES (1, 0, :genesis)"), {"genesis": "0" * 64})
+            # The audit chain starts again, as after the migration: an empty, sealed head.
+            conn.execute(AuditChainHead.__table__.insert().values(**genesis_head()))
         db.engine.dispose()
 
 
