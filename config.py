@@ -1,10 +1,11 @@
 """Configuration, driven by environment variables (a `.env` file may set them).
 
-`PORTAL_CONFIG` picks the class: `development` (what `make run` uses),
-`production` (what `wsgi.py` uses unless told otherwise) or `test`.
+`PORTAL_CONFIG` picks the class: `production` (the default, for `wsgi.py` and the
+`flask` command alike), `development` (only when asked for: `make run` does) or `test`.
 """
 import os
 from pathlib import Path
+from typing import ClassVar
 
 from dotenv import load_dotenv
 
@@ -28,6 +29,18 @@ class ConfigError(RuntimeError):
     """Raised when the portal is asked to start with settings it cannot run on."""
 
 
+DEFAULT_CONFIG = "production"
+GENERATE_SECRET_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
+MIN_SECRET_KEY_BYTES = 32
+# SECRET_KEY values shown in the documentation or shipped for development and tests:
+# whoever has read them could sign sessions. tests/unit/test_config.py checks that
+# every `SECRET_KEY=` example in README.md and docs/ is one of them.
+EXAMPLE_SECRET_KEYS = frozenset({
+    "change-me", "changeme", "development-only-secret-key", "test-secret-key",
+    f"<{GENERATE_SECRET_KEY}>",
+})
+
+
 class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -35,7 +48,7 @@ class Config:
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'portal.sqlite3'}"
     )
     # hide_parameters: statement values (bodies, tokens) never reach SQL logs or error text.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True, "hide_parameters": True}
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -74,10 +87,18 @@ class Config:
 
     # Throttling (Flask-Limiter; portal/web/throttling.py). Limits are strings such
     # as "5 per minute; 20 per hour". The per-account sign-in limit counts every
-    # attempt at an email, whether or not the account exists.
+    # attempt at an email, whether or not the account exists, from addresses that
+    # have never signed in to it; the per account and address limit counts every
+    # attempt, so guessing from elsewhere cannot lock the person out.
     SIGN_IN_LIMIT_PER_ACCOUNT = os.environ.get("SIGN_IN_LIMIT_PER_ACCOUNT",
                                                "5 per minute; 20 per hour")
+    SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP = os.environ.get("SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP",
+                                                      "5 per minute; 20 per hour")
     SIGN_IN_LIMIT_PER_IP = os.environ.get("SIGN_IN_LIMIT_PER_IP", "30 per minute")
+    CHANGE_PASSWORD_LIMIT_PER_ACCOUNT = os.environ.get("CHANGE_PASSWORD_LIMIT_PER_ACCOUNT",
+                                                       "5 per minute; 20 per hour")
+    CHANGE_PASSWORD_LIMIT_PER_IP = os.environ.get("CHANGE_PASSWORD_LIMIT_PER_IP",
+                                                  "30 per minute")
     REGISTER_LIMIT = os.environ.get("REGISTER_LIMIT", "10 per minute")
     LINK_OPEN_LIMIT = os.environ.get("LINK_OPEN_LIMIT", "60 per minute")
     # memory:// counts per process. With several gunicorn workers or hosts, point
@@ -130,7 +151,7 @@ class Config:
             raise ConfigError(
                 "SECRET_KEY is not set. Set the SECRET_KEY environment variable "
                 "(or put it in .env) to a long random value, for example the output of "
-                "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+                f"`{GENERATE_SECRET_KEY}`."
             )
         from portal.models.body_encryption import BodyKeyError, KeyRing
 
@@ -169,7 +190,9 @@ class TestConfig(Config):
     DEV_MAILBOX = False
     # The rings sign in many times from one address; tests/http/test_throttling.py
     # sets low limits where it checks them.
-    SIGN_IN_LIMIT_PER_ACCOUNT = SIGN_IN_LIMIT_PER_IP = "1000 per minute"
+    SIGN_IN_LIMIT_PER_ACCOUNT = SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP = "1000 per minute"
+    SIGN_IN_LIMIT_PER_IP = "1000 per minute"
+    CHANGE_PASSWORD_LIMIT_PER_ACCOUNT = CHANGE_PASSWORD_LIMIT_PER_IP = "1000 per minute"
     REGISTER_LIMIT = LINK_OPEN_LIMIT = "1000 per minute"
 
 
@@ -179,6 +202,20 @@ class ProductionConfig(Config):
     # __Host-: sent only over HTTPS, only to this host, path /; no subdomain can set it.
     SESSION_COOKIE_NAME = "__Host-session"
     HSTS_SECONDS = _env_int("HSTS_SECONDS", 31_536_000)
+
+    @classmethod
+    def validate(cls, settings):
+        super().validate(settings)
+        secret_key = settings["SECRET_KEY"]
+        if secret_key.strip().lower() in EXAMPLE_SECRET_KEYS:
+            raise ConfigError(
+                "SECRET_KEY is an example value from the documentation, known to anyone "
+                "who has read it. Set it to the output of "
+                f"`{GENERATE_SECRET_KEY}`.")
+        if len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ConfigError(
+                f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes: too short to keep "
+                f"sessions from being forged. Set it to the output of `{GENERATE_SECRET_KEY}`.")
 
 
 CONFIGS = {

@@ -1,6 +1,5 @@
-"""WSGI entry point: `gunicorn wsgi:app`. Production settings unless PORTAL_CONFIG says otherwise."""
-import os
-
+"""WSGI entry point: `gunicorn wsgi:app`. Production settings unless PORTAL_CONFIG says otherwise
+(create_app's default)."""
 from portal import create_app
 
-app = create_app(os.environ.get("PORTAL_CONFIG", "production"))
+app = create_app()

@@ -12,14 +12,15 @@ def create_app(config=None, overrides=None):
     """Build the app.
 
     `config` is a name from config.CONFIGS or a config class; by default the
-    `PORTAL_CONFIG` environment variable, else `development`. `overrides` is
-    a mapping laid over it (tests use it for the database URL).
+    `PORTAL_CONFIG` environment variable, else `production`: development (a fixed
+    secret key, the Dev mailbox) only when asked for. `overrides` is a mapping
+    laid over it (tests use it for the database URL).
     """
     import config as config_module
 
     if config is None or isinstance(config, str):
-        config = config_module.config_by_name(config or os.environ.get("PORTAL_CONFIG",
-                                                                        "development"))
+        config = config_module.config_by_name(
+            config or os.environ.get("PORTAL_CONFIG") or config_module.DEFAULT_CONFIG)
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),

@@ -17,6 +17,12 @@ def register_cli(app: Flask):
         """Fill an empty database with the demo accounts and messages (safe to repeat)."""
         from .demo.loader import load_demo_data
 
+        if current_app.config["ENV_NAME"] == "production":
+            # Every demo account shares one published password.
+            raise click.ClickException(
+                "flask demo load does not run with the production configuration: the demo "
+                "accounts share a published password. Load demo data into a development "
+                "database: PORTAL_CONFIG=development flask demo load (make demo does this).")
         report = load_demo_data()
         if report["messages"]:
             click.echo(f"Demo data loaded: {report['accounts']} accounts, "

@@ -14,6 +14,7 @@ AUDIT_TYPES = {
         "Authentication - Signed Out",
         "Authentication - Registered",
         "Authentication - Password Changed",
+        "Authentication - Password Change Failed",
     ],
     AuditCategory.ACCOUNT: [
         "Account - User Created",

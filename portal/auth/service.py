@@ -19,6 +19,7 @@ from ..models import (
     utcnow,
 )
 from .passwords import hash_password, password_matches, spend_equal_time
+from .sign_in_addresses import remember_sign_in_address
 
 SIGN_IN_FAILED_MESSAGE = "Email or password is incorrect."
 # Key in the signed cookie session that holds the server-side session token.
@@ -60,6 +61,7 @@ def sign_in(email, password, request_info):
 
     now = utcnow()
     token = open_session(user, request_info, now)
+    remember_sign_in_address(user, request_info.ip, now)
     record_audit(AuditCategory.AUTHENTICATION, "Authentication - Signed In", actor=user,
                  request_info=request_info, occurred_at=now)
     db.session.commit()
@@ -137,13 +139,20 @@ def sign_out(user, token, request_info):
 
 def change_password(user, current_password, new_password, confirmation, session_token, *,
                     request_info):
-    """Set a new password; every other session of this person ends. Returns errors or {}."""
+    """Set a new password; every other session of this person ends. Returns errors or {}.
+
+    A wrong current password is audited: someone holding a session may be
+    guessing it to take the account over for good."""
     from .registration import check_new_password
 
     errors = {}
     if not password_matches(user.password_hash, current_password or ""):
         errors["current_password"] = "Your current password is not right."
     errors.update(check_new_password(new_password, confirmation))
+    if "current_password" in errors:
+        record_audit(AuditCategory.AUTHENTICATION, "Authentication - Password Change Failed",
+                     actor=user, request_info=request_info)
+        db.session.commit()
     if errors:
         return errors
     now = utcnow()

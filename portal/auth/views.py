@@ -4,7 +4,14 @@ from flask_login import current_user, login_user, logout_user
 from ..messaging.reading import delivery_for_link
 from ..web.navigation import safe_next_url
 from ..web.request_info import RequestInfo
-from ..web.throttling import registration_per_ip, sign_in_per_account, sign_in_per_ip
+from ..web.throttling import (
+    change_password_per_account,
+    change_password_per_ip,
+    registration_per_ip,
+    sign_in_per_account,
+    sign_in_per_account_and_address,
+    sign_in_per_ip,
+)
 from . import bp
 from .forms import ChangePasswordForm, RegisterForm, SignInForm
 from .homes import home_url
@@ -33,6 +40,7 @@ def start_browser_session(user, token):
 @bp.route("/sign-in", methods=["GET", "POST"])
 @sign_in_per_ip
 @sign_in_per_account
+@sign_in_per_account_and_address
 def sign_in_page():
     next_url = safe_next_url(request.values.get("next"))
     if current_user.is_authenticated:
@@ -102,6 +110,8 @@ def register(token):
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@change_password_per_ip
+@change_password_per_account
 def change_password_page():
     form = ChangePasswordForm()
     status = 200

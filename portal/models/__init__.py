@@ -12,6 +12,7 @@ from .message import (
     ViewChannel,
 )
 from .outbox import EmailKind, OutboxEmail, OutboxStatus
+from .sign_in_address import SignInAddress
 from .types import utcnow
 from .user import AdminRole, Audience, User, UserSession
 
@@ -20,5 +21,6 @@ __all__ = [
     "AuditChainHead",
     "AuditLogEntry", "Delivery", "Edition", "EmailKind", "EvidenceKind", "MessageStatus",
     "OutboxEmail", "OutboxStatus", "ReadStatusMode", "RecallSource", "RecipientKind",
-    "RecipientStatus", "SecureMessage", "User", "UserSession", "ViewChannel", "utcnow",
+    "RecipientStatus", "SecureMessage", "SignInAddress", "User", "UserSession", "ViewChannel",
+    "utcnow",
 ]

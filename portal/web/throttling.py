@@ -1,23 +1,38 @@
-"""Throttling: how often one client may try to sign in, register or open notification links.
+"""Throttling: how often one client may try to sign in, change a password, register or
+open notification links.
 
 The limits are read from the app configuration on every request
-(`SIGN_IN_LIMIT_PER_ACCOUNT`, `SIGN_IN_LIMIT_PER_IP`, `REGISTER_LIMIT`,
+(`SIGN_IN_LIMIT_PER_ACCOUNT`, `SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP`, `SIGN_IN_LIMIT_PER_IP`,
+`CHANGE_PASSWORD_LIMIT_PER_ACCOUNT`, `CHANGE_PASSWORD_LIMIT_PER_IP`, `REGISTER_LIMIT`,
 `LINK_OPEN_LIMIT`), so an operator or a test changes them without rebuilding the
 app. The counters live in `RATELIMIT_STORAGE_URI`. A breach is a 429, which
 `web.errors` answers with the "Too many attempts" page and a Retry-After header.
+
+Every limit here counts an attempt before the view runs: Flask-Limiter's `hit`
+adds to the counter and compares in one step of the store, so guesses sent in
+parallel cannot all pass. (`deduct_when`, which would count only failures,
+checks before the view and adds after it: parallel guesses would all pass the
+check.) What an attempt counts towards is decided before the password is checked.
 """
 import hashlib
 import math
 import time
 
 from flask import current_app, request
+from flask_login import current_user
 
 from ..auth.service import normalise_email
+from ..auth.sign_in_addresses import is_known_sign_in_address
 from ..extensions import limiter
+from .request_info import RequestInfo
 
 
 def _configured(name):
     return lambda: current_app.config[name]
+
+
+def _submitted_email():
+    return normalise_email(request.form.get("email"))
 
 
 def submitted_account():
@@ -27,16 +42,41 @@ def submitted_account():
     nothing about which accounts exist. Hashed, so the key has a bounded size
     and no address lands in the limiter's storage or its log line.
     """
-    email = normalise_email(request.form.get("email"))
-    return "account:" + hashlib.sha256(email.encode()).hexdigest()
+    return "account:" + hashlib.sha256(_submitted_email().encode()).hexdigest()
 
 
-# Every sign-in attempt counts towards both limits, successful or not. Flask-Limiter's
-# `deduct_when` would count only failures, but it checks the counter before the view
-# runs and adds to it after, so guesses sent in parallel would all pass the check.
+def submitted_account_and_address():
+    return f"{submitted_account()}:ip:{RequestInfo.from_request().ip or 'unknown'}"
+
+
+def from_a_known_address():
+    """Whether this sign-in comes from an address that has signed in to the account
+    before. Those attempts are spared the per-account limit: guessing from
+    elsewhere then cannot lock the person out. They still count per address and
+    account, so guessing from a known address (a shared office, a stolen laptop)
+    is held back too."""
+    if request.method != "POST":
+        return False  # not an attempt; no query for showing the page
+    return is_known_sign_in_address(_submitted_email(), RequestInfo.from_request().ip)
+
+
+def signed_in_account():
+    return f"user:{current_user.get_id()}"
+
+
 sign_in_per_account = limiter.limit(_configured("SIGN_IN_LIMIT_PER_ACCOUNT"),
-                                    key_func=submitted_account, methods=["POST"])
+                                    key_func=submitted_account, methods=["POST"],
+                                    exempt_when=from_a_known_address)
+sign_in_per_account_and_address = limiter.limit(_configured("SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP"),
+                                                key_func=submitted_account_and_address,
+                                                methods=["POST"])
 sign_in_per_ip = limiter.limit(_configured("SIGN_IN_LIMIT_PER_IP"), methods=["POST"])
+# Changing a password needs a session, and the current password: someone holding a
+# stolen session could otherwise guess it and take the account over for good.
+change_password_per_account = limiter.limit(_configured("CHANGE_PASSWORD_LIMIT_PER_ACCOUNT"),
+                                            key_func=signed_in_account, methods=["POST"])
+change_password_per_ip = limiter.limit(_configured("CHANGE_PASSWORD_LIMIT_PER_IP"),
+                                       methods=["POST"])
 # Every method: a GET of a registration or notification link already tells
 # whether a guessed token is valid.
 registration_per_ip = limiter.limit(_configured("REGISTER_LIMIT"))

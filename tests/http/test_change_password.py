@@ -1,4 +1,4 @@
-"""Changing one's password: checked, audited, and every other session ends."""
+"""Changing one's password: checked, throttled, audited, and every other session ends."""
 import pytest
 from sqlalchemy import select
 
@@ -58,3 +58,65 @@ def test_change_password_needs_a_session_and_a_csrf_token(people, auth, client):
     assert client.post("/password", data={"current_password": "portal-demo-password",
                                           "password": "x" * 20,
                                           "confirm_password": "x" * 20}).status_code == 400
+
+
+def audit_types(app):
+    with app.app_context():
+        return db.session.execute(select(AuditLogEntry.type, AuditLogEntry.actor_email,
+                                         AuditLogEntry.ip)
+                                  .order_by(AuditLogEntry.id)).all()
+
+
+def test_a_wrong_current_password_is_audited(app, people, auth, client):
+    auth.sign_in("bob@partner.example")
+    assert change(client, auth, current="wrong").status_code == 400
+    assert change(client, auth, new="short").status_code == 400  # right current password
+    assert change(client, auth).status_code == 302
+    assert audit_types(app)[1:] == [
+        ("Authentication - Password Change Failed", "bob@partner.example", "127.0.0.1"),
+        ("Authentication - Password Changed", "bob@partner.example", "127.0.0.1"),
+    ]
+
+
+TOO_MANY = "Too many attempts. Wait a minute and try again."
+
+
+def signed_in_client(app, email, address):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    auth = AuthActions(client)
+    assert auth.sign_in(email).status_code == 302
+    return client, auth
+
+
+def test_change_password_is_limited_per_account(app, people):
+    app.config["CHANGE_PASSWORD_LIMIT_PER_ACCOUNT"] = "3 per minute"
+    client, auth = signed_in_client(app, "bob@partner.example", "198.51.100.1")
+    for _ in range(3):
+        assert change(client, auth, current="wrong").status_code == 400
+    response = change(client, auth)
+    assert response.status_code == 429
+    assert TOO_MANY in response.get_data(as_text=True)
+    # Another session of the same person, from another address: the same account.
+    other, other_auth = signed_in_client(app, "bob@partner.example", "198.51.100.2")
+    assert change(other, other_auth).status_code == 429
+    # Someone else from the first address is not held back by bob's attempts.
+    erin, erin_auth = signed_in_client(app, "erin@partner.example", "198.51.100.1")
+    assert change(erin, erin_auth, current="wrong").status_code == 400
+    # Nothing was changed, and the refused attempts were never checked or audited.
+    assert [t for t, _, _ in audit_types(app)].count(
+        "Authentication - Password Change Failed") == 4
+    assert AuthActions(app.test_client()).sign_in("bob@partner.example").status_code == 302
+
+
+def test_change_password_is_limited_per_address(app, people):
+    app.config["CHANGE_PASSWORD_LIMIT_PER_IP"] = "2 per minute"
+    bob, bob_auth = signed_in_client(app, "bob@partner.example", "198.51.100.3")
+    erin, erin_auth = signed_in_client(app, "erin@partner.example", "198.51.100.3")
+    assert change(bob, bob_auth, current="wrong").status_code == 400
+    assert change(erin, erin_auth, current="wrong").status_code == 400
+    assert change(erin, erin_auth).status_code == 429
+    # Showing the form is not an attempt; another address is not held back.
+    assert erin.get("/password").status_code == 200
+    frank, frank_auth = signed_in_client(app, "frank@client.example", "198.51.100.4")
+    assert change(frank, frank_auth).status_code == 302

@@ -1,7 +1,12 @@
-"""The Dev mailbox: development only, shows each email with its links."""
+"""The Dev mailbox: development only, shows each email with its message link."""
+import re
+
 import pytest
+from sqlalchemy import select
 
 from portal import create_app
+from portal.extensions import db
+from portal.models import OutboxEmail
 from tests.support.factories import send
 
 
@@ -29,3 +34,23 @@ def test_production_never_has_a_dev_mailbox():
     import config
 
     assert config.ProductionConfig.DEV_MAILBOX is False
+
+
+HOSTILE_SUBJECT = ("Statement https://evil.example/m/abc http://portal.test.evil.example/m/abc "
+                   "http://portal.test/m/abc@evil.example")
+
+
+def test_only_the_portals_own_message_links_are_linked(dev_app, people):
+    with dev_app.app_context():
+        _, tokens = send(people["alice@example.com"], ["bob@partner.example"],
+                         subject=HOSTILE_SUBJECT)
+        email_id = db.session.scalar(select(OutboxEmail.id))
+    (token,) = tokens.values()
+    client = dev_app.test_client()
+    for path in ("/dev/mailbox", f"/dev/mailbox/{email_id}"):
+        html = client.get(path).get_data(as_text=True)
+        links = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>Open message</a>', html)
+        assert links == [f"http://portal.test/m/{token}"]
+        assert 'href="https://evil.example' not in html
+        assert 'href="http://portal.test.evil.example' not in html
+        assert 'href="http://portal.test/m/abc' not in html

@@ -1,16 +1,21 @@
-"""Throttling: sign-in per account and per address, registration and link opens per address.
+"""Throttling: sign-in per account, per address and account, and per address; registration
+and link opens per address. (Change password: test_change_password.py.)
 
 Each test sets low limits through app.config; the `app` fixture resets the
 counters after every test, so no test inherits another's attempts.
 """
+import hashlib
 import re
 import secrets
 
 import pytest
 from limits import parse_many
+from sqlalchemy import func, select
 
 import config
 from portal.demo.loader import DEMO_PASSWORD
+from portal.extensions import db, limiter
+from portal.models import AuditLogEntry, SignInAddress, User
 from tests.conftest import AuthActions
 from tests.support.factories import csrf_token_from, send
 
@@ -46,8 +51,9 @@ def tokens(app, people):
 
 
 def test_the_default_limits_are_valid_limit_strings():
-    for name in ("SIGN_IN_LIMIT_PER_ACCOUNT", "SIGN_IN_LIMIT_PER_IP", "REGISTER_LIMIT",
-                 "LINK_OPEN_LIMIT"):
+    for name in ("SIGN_IN_LIMIT_PER_ACCOUNT", "SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP",
+                 "SIGN_IN_LIMIT_PER_IP", "CHANGE_PASSWORD_LIMIT_PER_ACCOUNT",
+                 "CHANGE_PASSWORD_LIMIT_PER_IP", "REGISTER_LIMIT", "LINK_OPEN_LIMIT"):
         assert parse_many(getattr(config.Config, name))
     assert config.Config.RATELIMIT_STORAGE_URI == "memory://"
 
@@ -73,13 +79,76 @@ def test_the_account_is_the_email_as_sign_in_normalises_it(app, people):
     assert_too_many(sign_in(client, "Alice@example.com"))
 
 
-def test_every_attempt_counts_successful_ones_too(app, people):
-    # deduct_when is not used: it checks before the view and counts after it, so
-    # parallel guesses would all pass. A person signing in 3 times a minute is rare.
+def test_from_a_known_address_only_the_address_and_account_limit_counts(app, people):
+    # Replaces "every attempt counts, successful ones too": that still holds per
+    # address and account, and per account for addresses that have never signed in
+    # to it. Attempts count before the password is checked, so parallel guesses
+    # cannot all pass a check made before any of them was counted.
     app.config["SIGN_IN_LIMIT_PER_ACCOUNT"] = "2 per minute"
-    for _ in range(2):
-        assert sign_in(client_from(app), "alice@example.com", DEMO_PASSWORD).status_code == 302
-    assert_too_many(sign_in(client_from(app), "alice@example.com", DEMO_PASSWORD))
+    app.config["SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP"] = "4 per minute"
+    known = "198.51.100.50"
+    # A first sign-in from an address counts per account: the address was new then.
+    assert sign_in(client_from(app, known), "alice@example.com", DEMO_PASSWORD).status_code == 302
+    for _ in range(3):  # more than the per-account limit: the address is known now
+        assert sign_in(client_from(app, known), "alice@example.com",
+                       DEMO_PASSWORD).status_code == 302
+    # Successful ones count too, per address and account.
+    assert_too_many(sign_in(client_from(app, known), "alice@example.com", DEMO_PASSWORD))
+    # A second new address takes the last per-account attempt; a third finds none left.
+    assert sign_in(client_from(app, "198.51.100.51"), "alice@example.com",
+                   DEMO_PASSWORD).status_code == 302
+    assert_too_many(sign_in(client_from(app, "198.51.100.52"), "alice@example.com",
+                            DEMO_PASSWORD))
+
+
+BOB = "bob@partner.example"
+ADDRESS_A, ADDRESS_B, ADDRESS_C = "203.0.113.66", "198.51.100.80", "192.0.2.90"
+
+
+def test_guessing_from_other_addresses_does_not_lock_the_person_out(app, people):
+    # Bob signed in from B on an earlier day (the counters have started afresh since).
+    assert sign_in(client_from(app, ADDRESS_B), BOB, DEMO_PASSWORD).status_code == 302
+    limiter.reset()
+    app.config["SIGN_IN_LIMIT_PER_ACCOUNT"] = "5 per minute"
+    attacker = client_from(app, ADDRESS_A)
+    answers = [sign_in(attacker, BOB).status_code for _ in range(50)]
+    assert answers == [401] * 5 + [429] * 45
+    # Bob, from the address he has signed in from before, gets in.
+    assert sign_in(client_from(app, ADDRESS_B), BOB, DEMO_PASSWORD).status_code == 302
+    # A new address is still held back by the per-account limit, right password or not.
+    assert_too_many(sign_in(client_from(app, ADDRESS_C), BOB, DEMO_PASSWORD))
+    with app.app_context():
+        failed = db.session.scalar(select(func.count()).select_from(AuditLogEntry).where(
+            AuditLogEntry.type == "Authentication - Sign In Failed"))
+    assert failed == 5  # a refused attempt never reached the password check
+
+
+def test_one_address_guessing_one_account_is_limited_even_from_a_known_address(app, people):
+    assert sign_in(client_from(app, ADDRESS_B), BOB, DEMO_PASSWORD).status_code == 302
+    limiter.reset()
+    app.config["SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP"] = "3 per minute"
+    # The attacker at A: per address and account, whatever the per-account limit.
+    attacker = client_from(app, ADDRESS_A)
+    assert [sign_in(attacker, BOB).status_code for _ in range(4)] == [401, 401, 401, 429]
+    assert_too_many(sign_in(attacker, BOB, DEMO_PASSWORD))
+    # Someone guessing from bob's own known address B is held back the same way...
+    at_b = client_from(app, ADDRESS_B)
+    assert [sign_in(at_b, BOB).status_code for _ in range(4)] == [401, 401, 401, 429]
+    # ...and neither A nor B is held back for another account.
+    assert sign_in(attacker, "alice@example.com", DEMO_PASSWORD).status_code == 302
+    assert sign_in(client_from(app, ADDRESS_C), BOB, DEMO_PASSWORD).status_code == 302
+
+
+def test_known_addresses_are_stored_as_keyed_hashes(app, people):
+    assert sign_in(client_from(app, ADDRESS_B), BOB, DEMO_PASSWORD).status_code == 302
+    assert sign_in(client_from(app, ADDRESS_B), BOB, DEMO_PASSWORD).status_code == 302
+    assert sign_in(client_from(app, ADDRESS_A), BOB).status_code == 401  # never signed in
+    with app.app_context():
+        rows = db.session.execute(select(User.email, SignInAddress.address_hash)
+                                  .join(User, User.id == SignInAddress.user_id)).all()
+    assert [(email, len(stored)) for email, stored in rows] == [(BOB, 64)]
+    assert ADDRESS_B not in rows[0].address_hash
+    assert rows[0].address_hash != hashlib.sha256(ADDRESS_B.encode()).hexdigest()
 
 
 def test_known_and_unknown_emails_get_identical_answers(app, people):

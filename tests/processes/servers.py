@@ -29,7 +29,9 @@ MESSAGE_KEYS = f"{MESSAGE_KEY_ID}:" + base64.b64encode(
 # limits are settings, so the suite loosens them the way an operator would.
 LOOSE_LIMIT = "100000 per minute"
 THROTTLING = {name: LOOSE_LIMIT for name in (
-    "SIGN_IN_LIMIT_PER_ACCOUNT", "SIGN_IN_LIMIT_PER_IP", "REGISTER_LIMIT", "LINK_OPEN_LIMIT")}
+    "SIGN_IN_LIMIT_PER_ACCOUNT", "SIGN_IN_LIMIT_PER_ACCOUNT_AND_IP", "SIGN_IN_LIMIT_PER_IP",
+    "CHANGE_PASSWORD_LIMIT_PER_ACCOUNT", "CHANGE_PASSWORD_LIMIT_PER_IP", "REGISTER_LIMIT",
+    "LINK_OPEN_LIMIT")}
 
 # What must never appear in a server's log.
 TROUBLE = re.compile(r"Traceback|database is locked|deadlock|OperationalError|"
@@ -79,9 +81,9 @@ class ServerProcess:
                                 "wsgi:app"], env, port, log_path)
 
     @classmethod
-    def dev_server(cls, database_url, log_path):
+    def dev_server(cls, database_url, log_path, **extra):
         port = free_port()
-        env = server_environment("development", database_url, port)
+        env = server_environment("development", database_url, port, **extra)
         return cls("flask serve", [sys.executable, "-m", "flask", "serve", "--host",
                                    "127.0.0.1", "--port", str(port)], env, port, log_path)
 

@@ -1,8 +1,28 @@
-"""Configuration: production refuses to start without a secret."""
+"""Configuration: production by default, and it refuses to start without a real secret."""
+import re
+from pathlib import Path
+
 import pytest
 
 import config
 from portal import create_app
+
+MESSAGE_KEYS = "k1:" + "A" * 43 + "="
+# `SECRET_KEY=<value>` as README.md and docs/ show it to operators.
+DOCUMENTED_SECRET_KEY = re.compile(r"^\s*SECRET_KEY=(.+?)\s*$", re.MULTILINE)
+
+
+@pytest.fixture
+def production(monkeypatch):
+    """Production settings with message keys; call it with a SECRET_KEY to use."""
+    monkeypatch.setattr(config.ProductionConfig, "MESSAGE_KEYS", MESSAGE_KEYS)
+    monkeypatch.setattr(config.ProductionConfig, "MESSAGE_KEY_ID", "k1")
+
+    def with_secret_key(value):
+        monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", value)
+        return create_app("production", overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+    return with_secret_key
 
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch):
@@ -29,3 +49,59 @@ def test_unknown_config_name_is_named_in_the_error():
 def test_bad_seed_settings_are_refused(key, value):
     with pytest.raises(config.ConfigError, match=key):
         create_app("test", overrides={key: value})
+
+
+def test_without_portal_config_the_portal_starts_in_production(monkeypatch, production):
+    monkeypatch.delenv("PORTAL_CONFIG", raising=False)
+    monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", "x" * 64)
+    app = create_app(overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["ENV_NAME"] == "production"
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert "dev.mailbox" not in app.view_functions
+    # Development only when asked for.
+    monkeypatch.setenv("PORTAL_CONFIG", "development")
+    assert create_app(overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config[
+        "ENV_NAME"] == "development"
+
+
+def documented_secret_keys():
+    found = set()
+    for page in [Path(config.BASE_DIR, "README.md"), *Path(config.BASE_DIR, "docs").glob("*.md")]:
+        found.update(DOCUMENTED_SECRET_KEY.findall(page.read_text()))
+    return sorted(found)
+
+
+def test_the_documentation_shows_a_secret_key_example():
+    # The next test is only as good as this list.
+    assert "<python -c 'import secrets; print(secrets.token_hex(32))'>" in documented_secret_keys()
+
+
+@pytest.mark.parametrize("value", [*documented_secret_keys(), "change-me", " Change-Me ",
+                                   "development-only-secret-key", "test-secret-key"])
+def test_production_refuses_a_documented_example_secret_key(production, value):
+    with pytest.raises(config.ConfigError, match="SECRET_KEY is an example value"):
+        production(value)
+
+
+@pytest.mark.parametrize("value", ["x" * 31, "é" * 15, "k"])
+def test_production_refuses_a_secret_key_shorter_than_32_bytes(production, value):
+    with pytest.raises(config.ConfigError, match="SECRET_KEY is shorter than 32 bytes"):
+        production(value)
+
+
+def test_production_takes_a_secret_key_of_32_bytes(production):
+    assert production("é" * 16).config["SECRET_KEY"] == "é" * 16  # 32 bytes in UTF-8
+
+
+def test_development_and_test_keep_their_own_keys():
+    for name in ("development", "test"):
+        app = create_app(name, overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        assert app.config["SECRET_KEY"] == config.CONFIGS[name].SECRET_KEY
+
+
+def test_demo_data_is_refused_in_production(production):
+    app = production("x" * 64)
+    with app.app_context():  # the command runs in the current app's context
+        result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 1
+    assert "flask demo load does not run with the production configuration" in result.output
