@@ -55,11 +55,20 @@ def start_portal(tmp_path_factory, message_count=0, url=None, now=None, **overri
     return server
 
 
-@pytest.fixture(scope="session", params=selected_backends())
-def live_server(request, tmp_path_factory, databases):
-    """The portal as `make run` serves it (demo data, Dev mailbox, no SMTP), once on
-    SQLite and once on PostgreSQL: every journey runs on both."""
-    url = databases.fresh_url("postgresql", "browser") if request.param == "postgresql" else None
+def pytest_generate_tests(metafunc):
+    # A journey runs on SQLite, as `make run` serves it; where the database's own
+    # behaviour is the point (locks, evidence under a recall), the module is marked
+    # `both_databases` and runs on PostgreSQL too.
+    if "browser_backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases")
+        backends = selected_backends() if both else ("sqlite",)
+        metafunc.parametrize("browser_backend", backends, scope="session")
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_backend, tmp_path_factory, databases):
+    """The portal as `make run` serves it (demo data, Dev mailbox, no SMTP)."""
+    url = databases.fresh_url("postgresql", "browser") if browser_backend == "postgresql" else None
     server = start_portal(tmp_path_factory, message_count=40, url=url, DEV_MAILBOX=True)
     yield server
     server.stop()

@@ -16,6 +16,9 @@ from tests.support.factories import send, user_by_email
 
 from .helpers import fill_sign_in, sign_in
 
+# The product's reason to exist, with the evidence each database records: both databases.
+pytestmark = pytest.mark.both_databases
+
 
 def prepare(server, mode, subject):
     with server.app.app_context():

@@ -4,6 +4,7 @@ with no CDN.
 Each file comes from the npm registry's package of that exact version (`npm pack`
 checks the registry's integrity hash), is fetched once and kept under `.cache/`.
 """
+import os
 import shutil
 import subprocess
 import tarfile
@@ -28,7 +29,8 @@ def npm_file(package, version, path):
         with tarfile.open(archive) as tar:
             member = tar.extractfile(f"package/{path}")
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".part")
+            # Test workers may fetch the same file at once: each writes its own part.
+            partial = target.with_suffix(f".{os.getpid()}.part")
             partial.write_bytes(member.read())
             partial.rename(target)
     return target

@@ -57,8 +57,11 @@ class Race:
         with self.lock:
             if self.recall_returned is None:
                 return False
-            after = sum(a.started > self.recall_returned for a in self.attempts)
-            return len(self.attempts) >= ATTEMPTS and after >= AT_LEAST_AFTER
+            after = [a for a in self.attempts if a.started > self.recall_returned]
+            # Every delivery must be tried after the recall too: on a busy machine one
+            # reader's threads can go a long while without being scheduled.
+            return (len(self.attempts) >= ATTEMPTS and len(after) >= AT_LEAST_AFTER
+                    and {a.delivery_id for a in after} == self.deliveries)
 
     def read(self, recipient_id, delivery_id):
         with self.app.app_context():
