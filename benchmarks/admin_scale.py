@@ -28,11 +28,11 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from portal import create_app  # noqa: E402
-from portal.auth.passwords import hash_password  # noqa: E402
+from portal.core.request_info import RequestInfo  # noqa: E402
 from portal.extensions import db  # noqa: E402
+from portal.identity.passwords import hash_password  # noqa: E402
 from portal.messaging.recall import recall_messages  # noqa: E402
 from portal.models import RecallSource, User, utcnow  # noqa: E402
-from portal.web.request_info import RequestInfo  # noqa: E402
 
 SENDERS = 20
 RECIPIENTS = 100_000
@@ -199,8 +199,9 @@ def run(url, label, count, repeat, recall_sizes):
         for name, path, where, params in cases:
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
-            server = timed(lambda: client.get(path), repeat)
-            raw = timed(lambda: raw_search(conn, where(conn), params), repeat)
+            server = timed(lambda path=path: client.get(path), repeat)
+            raw = timed(lambda where=where, params=params: raw_search(conn, where(conn), params),
+                        repeat)
             print(f"| {name} | {server[0]:.1f} | {server[1]:.1f} | {raw[0]:.1f} | {raw[1]:.1f} "
                   f"| {server[1] / raw[1]:.1f}× |")
         detail_id = count - 3

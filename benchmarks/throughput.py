@@ -63,7 +63,7 @@ def prepare(env):
     from flask_migrate import upgrade
 
     from portal import create_app
-    from portal.demo.loader import load_demo_data
+    from portal.demo.data import load_demo_data
     from portal.extensions import db
     from tests.support.factories import send, user_by_email
 
@@ -89,7 +89,7 @@ class Server:
 
     def __init__(self, app_spec, env, log_path):
         self.port = free_port()
-        self.log = open(log_path, "w")
+        self.log = open(log_path, "w")  # noqa: SIM115  (closed in stop())
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app_spec],
             cwd=ROOT, env={**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"},
@@ -166,7 +166,7 @@ def check(server, path, headers, expect):
 
 
 def run(label, database_url, args, workdir):
-    from portal.demo.loader import DEMO_PASSWORD
+    from portal.demo.data import DEMO_PASSWORD
 
     env = production_env(database_url)
     token, delivery_id = prepare(env)

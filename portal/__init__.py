@@ -41,7 +41,8 @@ def create_app(config=None, overrides=None):
         hops = app.config["TRUSTED_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from .extensions import csrf, db, login_manager, migrate
+    from .extensions import db, login_manager, migrate
+    from .web.csrf import csrf
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -52,7 +53,7 @@ def create_app(config=None, overrides=None):
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
-    from .auth import loader  # noqa: F401  (user loader and unauthorised handler)
+    from .auth import session_loader  # noqa: F401  (user loader and unauthorised handler)
     from .recipient import bp as recipient_bp
     from .sender import bp as sender_bp
     from .web.row_ids import RowIdConverter
@@ -75,9 +76,9 @@ def create_app(config=None, overrides=None):
         return redirect(url_for("auth.sign_in_page"))
 
     from .access import check_every_endpoint_has_a_rule, enforce_access_policy
-    from .extensions import limiter
     from .web import errors, request_log, security_headers, templating
     from .web.input_guard import refuse_nul_characters
+    from .web.throttling import limiter
 
     app.before_request(refuse_nul_characters)
     app.before_request(enforce_access_policy)

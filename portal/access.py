@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from flask import abort, request
 from flask_login import current_user
 
-from .extensions import login_manager
+from .audit.service import record_audit
+from .extensions import db, login_manager
 from .models import AdminRole, Audience
+from .web.request_info import current_request_info
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,8 @@ def enforce_access_policy():
 
 
 def _audit_refusal(rule, endpoint):
-    from .audit.service import record_audit
-    from .extensions import db
-    from .web.request_info import RequestInfo
-
     category, type_ = rule.refusal_audit
-    record_audit(category, type_, actor=current_user, request_info=RequestInfo.from_request(),
+    record_audit(category, type_, actor=current_user, request_info=current_request_info(),
                  details={"why": "role", "endpoint": endpoint, "method": request.method,
                           "message_ids": request.values.getlist("message_ids")[:1000]})
     db.session.commit()

@@ -15,7 +15,7 @@ def register_cli(app: Flask):
     @demo.command("load")
     def demo_load():
         """Fill an empty database with the demo accounts and messages (safe to repeat)."""
-        from .demo.loader import load_demo_data
+        from .demo.data import load_demo_data
 
         if current_app.config["ENV_NAME"] == "production":
             # Every demo account shares one published password.
@@ -43,8 +43,8 @@ def register_cli(app: Flask):
     @click.password_option(help="Asked for if not given; at least 12 characters.")
     def users_add(email, admin_role, password):
         """Add an internal sender, or an administrator (the first one of a new installation)."""
-        from .auth.accounts import AccountError, create_internal_user
-        from .web.request_info import NO_REQUEST
+        from .core.request_info import NO_REQUEST
+        from .identity.users import AccountError, create_internal_user
 
         try:
             user = create_internal_user(email, password, admin_role=admin_role,

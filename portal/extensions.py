@@ -1,12 +1,9 @@
-"""Extensions are created once here and bound to an app in `create_app`."""
-from flask_limiter import Limiter
+"""Extensions every layer shares, created once here and bound to an app in `create_app`:
+the database, migrations, and the signed-in user. HTTP-only ones live in `web/`."""
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
-
-from .web.request_info import RequestInfo
 
 # Named constraints, so migrations can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -20,9 +17,4 @@ NAMING_CONVENTION = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login_manager = LoginManager()
-csrf = CSRFProtect()
 
-# Keyed by the client address that evidence and audit entries record, so the
-# throttle and the trusted-proxy setting agree on who the client is. The limits
-# themselves are in portal/web/throttling.py.
-limiter = Limiter(key_func=lambda: RequestInfo.from_request().ip or "unknown")

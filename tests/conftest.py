@@ -2,8 +2,9 @@
 import pytest
 
 from portal import create_app
-from portal.demo.loader import DEMO_PASSWORD, load_demo_data
-from portal.extensions import db, limiter
+from portal.demo.data import DEMO_PASSWORD, load_demo_data
+from portal.extensions import db
+from portal.web.throttling import limiter
 from tests.support.databases import Databases, empty_all_tables, selected_backends
 from tests.support.factories import csrf_token_from, user_by_email
 

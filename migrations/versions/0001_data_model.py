@@ -1,12 +1,12 @@
 """The whole data model
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 19:35:16.816565
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.

@@ -6,8 +6,6 @@ Create Date: 2026-11-27 20:11:33.827825
 
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = '0003'

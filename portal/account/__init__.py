@@ -3,4 +3,9 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-from . import administrators_views, discrepancy_views, settings_views, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401  (the views register their routes)
+    administrators_views,
+    audit_logs_views,
+    discrepancy_views,
+    settings_views,
+)

@@ -2,18 +2,18 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..models import AdminRole
-from ..web.pagination import page_number
-from ..web.request_info import RequestInfo
-from . import bp
-from .forms import ROLE_CHOICES, AdminRoleForm
-from .roles import (
+from ..core.pagination import page_number
+from ..identity.admin_roles import (
     EMAIL_FILTER_MAX,
     LastFullAdministrator,
     RoleChangeRefused,
     change_admin_role,
     users_and_roles,
 )
+from ..models import AdminRole
+from ..web.request_info import current_request_info
+from . import bp
+from .forms import ROLE_CHOICES, AdminRoleForm
 
 PAGE = "account/administrators.html"
 
@@ -47,7 +47,7 @@ def save_admin_role(user_id):
         return _administrators_page(list_args, (user_id, "Choose a role from the list."), 400)
     try:
         change = change_admin_role(current_user, user_id, form.new_role,
-                                   RequestInfo.from_request())
+                                   current_request_info())
     except LookupError:
         abort(404)
     except RoleChangeRefused as refusal:

@@ -4,16 +4,16 @@ import enum
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from ..web.request_info import RequestInfo
-from . import bp
-from .forms import SettingsForm
-from .settings import (
+from ..settings import (
     CHANGEABLE,
     SettingsError,
     current_settings,
     known_time_zones,
     update_account_settings,
 )
+from ..web.request_info import current_request_info
+from . import bp
+from .forms import SettingsForm
 
 PAGE = "account/settings.html"
 
@@ -38,7 +38,7 @@ def save_settings():
         try:
             changed = update_account_settings(current_user,
                                               {name: form[name].data for name in CHANGEABLE},
-                                              RequestInfo.from_request())
+                                              current_request_info())
         except SettingsError as error:
             for name, text in error.errors.items():
                 form[name].errors = [text]

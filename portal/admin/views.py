@@ -3,15 +3,15 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
-from ..account.settings import current_settings
 from ..extensions import db
 from ..messaging.evidence_summary import CHANNEL_LABELS, summarise
 from ..messaging.queries import message_details, portal_logons
 from ..messaging.recall import REASON_MAX, RecallRefused, admin_recall
 from ..messaging.search import RANGES, STATUSES, SearchCriteria, search_messages
 from ..models import AdminRole, Edition, SecureMessage, utcnow
+from ..settings import current_settings
 from ..web.htmx import is_htmx_request, page_or_block
-from ..web.request_info import RequestInfo
+from ..web.request_info import current_request_info
 from ..web.row_ids import parse_row_id
 from . import bp
 from .forms import AdminRecallForm
@@ -94,8 +94,8 @@ def recall():
     if not ids:
         return _recall_page({"problem": "Tick at least one message to recall."}, 400)
     try:
-        outcome = admin_recall(current_user, ids, reason=form.reason.data,
-                               request_info=RequestInfo.from_request())
+        outcome = admin_recall(current_user, ids, edition=current_settings().edition,
+                               reason=form.reason.data, request_info=current_request_info())
     except RecallRefused as refusal:
         return _recall_page({"refusal": str(refusal)}, 403)
     back = request.form.get("back", "")

@@ -3,11 +3,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import String, cast, func, or_, select
 
+from ..core.day_range import day_window, parse_day_range
+from ..core.pagination import page_number
 from ..extensions import db
 from ..models import AuditLogEntry
 from ..models.sql import contains_text
-from ..web.day_range import day_window, parse_day_range
-from ..web.pagination import page_number
 from .catalogue import AUDIT_TYPES, CATEGORIES
 
 MAX_TEXT = 254

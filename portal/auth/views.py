@@ -1,9 +1,18 @@
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from ..identity.password_change import change_password
+from ..identity.registration import (
+    RegistrationClosed,
+    RegistrationError,
+    check_registration_open,
+    register_recipient,
+)
+from ..identity.sessions import SESSION_TOKEN_KEY, sign_out
+from ..identity.sign_in import SIGN_IN_FAILED_MESSAGE, sign_in
 from ..messaging.reading import delivery_for_link
 from ..web.navigation import safe_next_url
-from ..web.request_info import RequestInfo
+from ..web.request_info import current_request_info
 from ..web.throttling import (
     change_password_per_account,
     change_password_per_ip,
@@ -15,19 +24,6 @@ from ..web.throttling import (
 from . import bp
 from .forms import ChangePasswordForm, RegisterForm, SignInForm
 from .homes import home_url
-from .registration import (
-    RegistrationClosed,
-    RegistrationError,
-    check_registration_open,
-    register_recipient,
-)
-from .service import (
-    SESSION_TOKEN_KEY,
-    SIGN_IN_FAILED_MESSAGE,
-    change_password,
-    sign_in,
-    sign_out,
-)
 
 
 def start_browser_session(user, token):
@@ -49,7 +45,7 @@ def sign_in_page():
     error = None
     status = 200
     if form.validate_on_submit():
-        result = sign_in(form.email.data, form.password.data, RequestInfo.from_request())
+        result = sign_in(form.email.data, form.password.data, current_request_info())
         if result is not None:
             user, token = result
             start_browser_session(user, token)
@@ -63,7 +59,7 @@ def sign_in_page():
 
 @bp.route("/sign-out", methods=["POST"])
 def sign_out_action():
-    sign_out(current_user, session.get(SESSION_TOKEN_KEY), RequestInfo.from_request())
+    sign_out(current_user, session.get(SESSION_TOKEN_KEY), current_request_info())
     logout_user()
     session.clear()
     response = redirect(url_for("auth.sign_in_page", signed_out=1))
@@ -95,7 +91,7 @@ def register(token):
         try:
             session_token = register_recipient(delivery, form.password.data,
                                                form.confirm_password.data,
-                                               request_info=RequestInfo.from_request())
+                                               request_info=current_request_info())
         except RegistrationError as error:
             for name, message in error.errors.items():
                 getattr(form, name).errors = [message]
@@ -118,7 +114,7 @@ def change_password_page():
     if form.validate_on_submit():
         errors = change_password(current_user, form.current_password.data, form.password.data,
                                  form.confirm_password.data, session.get(SESSION_TOKEN_KEY),
-                                 request_info=RequestInfo.from_request())
+                                 request_info=current_request_info())
         if not errors:
             flash("Your password was changed. You were signed out everywhere else.")
             return redirect(home_url(current_user))

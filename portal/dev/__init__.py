@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
-from . import views  # noqa: F401
+from . import views  # noqa: E402,F401  (the views register their routes)

@@ -1,12 +1,12 @@
 import re
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 
+from ..core.pagination import page_number
 from ..extensions import db
 from ..models import OutboxEmail
 from ..notifications.outbox import message_link
-from ..web.pagination import page_number
 from . import bp
 
 
@@ -21,7 +21,7 @@ def message_links(text):
 
 @bp.get("/mailbox")
 def mailbox():
-    page = page_number()
+    page = page_number(request.args)
     emails = db.paginate(select(OutboxEmail).order_by(OutboxEmail.id.desc()), page=page,
                          per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("dev/mailbox.html", emails=emails, message_links=message_links)

@@ -16,11 +16,11 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from ..core.day_range import day_window, parse_day
+from ..core.pagination import page_number
+from ..core.times import iso_utc
 from ..extensions import db
 from ..models import AccessEvidence, Delivery, EvidenceKind, RecipientStatus, SecureMessage
-from ..web.day_range import day_window, parse_day
-from ..web.pagination import page_number
-from ..web.timefmt import iso_utc
 from .evidence_summary import RecipientEvidence
 
 BATCH_SIZE = 500

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..account.settings import current_settings
 from ..extensions import db
 from ..models import (
     AccessEvidence,
@@ -50,7 +49,7 @@ class MessageAccess:
         return self.status is MessageStatus.SENT
 
 
-def open_message(recipient, delivery, channel, *, request_info, now=None):
+def open_message(recipient, delivery, channel, *, read_status_mode, request_info, now=None):
     """The recipient asks to see the message of `delivery` through `channel`.
 
     The status check and the evidence are one transaction with the message
@@ -73,11 +72,12 @@ def open_message(recipient, delivery, channel, *, request_info, now=None):
             user_agent=request_info.user_agent, details={"reason": status.value.lower()}))
         db.session.commit()
         return MessageAccess(delivery, message, status)
-    record_view(recipient, delivery, channel, request_info=request_info, now=now)
+    record_view(recipient, delivery, channel, read_status_mode=read_status_mode,
+                request_info=request_info, now=now)
     return MessageAccess(delivery, message, status)
 
 
-def record_view(recipient, delivery, channel, *, request_info, now=None):
+def record_view(recipient, delivery, channel, *, read_status_mode, request_info, now=None):
     """The body of `delivery`'s message was shown to its recipient through `channel`.
 
     Always recorded as evidence. The recipient status moves Sent -> Read once,
@@ -99,8 +99,8 @@ def record_view(recipient, delivery, channel, *, request_info, now=None):
         occurred_at=now, channel=channel, signed_in=True, ip=request_info.ip,
         user_agent=request_info.user_agent,
     ))
-    mode = current_settings().read_status_mode
-    if delivery.recipient_status is RecipientStatus.SENT and counts_as_read(mode, channel):
+    if (delivery.recipient_status is RecipientStatus.SENT
+            and counts_as_read(read_status_mode, channel)):
         delivery.recipient_status = RecipientStatus.READ
         delivery.first_read_at = now
         delivery.first_read_channel = channel

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import String, case, exists, select, type_coerce, update
 
-from ..account.settings import current_settings
 from ..audit.service import record_audit, record_audit_entries
 from ..extensions import db
 from ..models import (
@@ -136,7 +135,7 @@ def sender_recall(sender, message_id, *, reason=None, request_info, now=None):
                            request_info=request_info, now=now)
 
 
-def admin_recall(admin, message_ids, *, reason=None, request_info, now=None):
+def admin_recall(admin, message_ids, *, edition, reason=None, request_info, now=None):
     """An administrator recalls messages in bulk: Basic or Full, and never in Lite.
 
     A refusal is audited and raised as RecallRefused.
@@ -144,7 +143,7 @@ def admin_recall(admin, message_ids, *, reason=None, request_info, now=None):
     refusal = None
     if not admin.has_admin_role(AdminRole.BASIC):
         refusal = ("role", "Recalling messages needs the Basic Administrator role or above.")
-    elif current_settings().edition is Edition.LITE:
+    elif edition is Edition.LITE:
         refusal = ("edition", "Admin recall is not available in the Lite edition. "
                               "Senders can still recall their own messages.")
     if refusal:

@@ -3,10 +3,9 @@
 The recipient permissions the sender chose are enforced here, whatever the
 page showed.
 """
-from ..account.settings import current_settings
+from ..core.addresses import split_addresses
 from ..extensions import db
 from ..models import AccessEvidence, EvidenceKind, MessageStatus, utcnow
-from .addresses import split_addresses
 from .expiry import default_expiry_date, expiry_from_date
 from .sending import CONTROL_CHARACTERS, DraftError, MessageDraft, queue_message
 
@@ -60,7 +59,8 @@ def _response_expiry(original, settings, time_zone, now):
     return min(candidates) if candidates else None
 
 
-def respond(recipient, delivery, action, *, text, forward_to="", request_info, now=None):
+def respond(recipient, delivery, action, *, settings, text, forward_to="", request_info,
+            now=None):
     """Send the reply or forward as a new secure message; returns it. Raises
     ResponseRefused, or DraftError for what the recipient typed."""
     now = now or utcnow()
@@ -68,7 +68,6 @@ def respond(recipient, delivery, action, *, text, forward_to="", request_info, n
         raise PermissionError("only the delivery's recipient can answer it")
     check_permitted(delivery, action, now)
     original = delivery.message
-    settings = current_settings()
     prefix = "Fwd: " if action == "forward" else "Re: "
     # The recipient cannot edit the subject, so one saved before control
     # characters were refused is cleaned here rather than refused.
@@ -92,9 +91,9 @@ def respond(recipient, delivery, action, *, text, forward_to="", request_info, n
         read_receipt=False,
     )
     try:
-        message, _tokens = queue_message(recipient, draft, request_info=request_info, now=now,
-                                         audit_details={"in_response_to": original.id,
-                                                        "action": action})
+        message, _tokens = queue_message(
+            recipient, draft, settings=settings, request_info=request_info, now=now,
+            audit_details={"in_response_to": original.id, "action": action})
         kind = EvidenceKind.FORWARD_SENT if action == "forward" else EvidenceKind.REPLY_SENT
         db.session.add(AccessEvidence(
             delivery=delivery, user_id=recipient.id, kind=kind, occurred_at=now,

@@ -10,12 +10,12 @@ from datetime import date, timedelta
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
+from ..core.day_range import day_window, parse_day_range
+from ..core.pagination import page_number
 from ..extensions import db
 from ..models import Delivery, MessageStatus, SecureMessage, User, utcnow
 from ..models.message import summarise_recipients
 from ..models.sql import contains_text, in_id_list
-from ..web.day_range import day_window, parse_day_range
-from ..web.pagination import page_number
 
 RANGES = {
     "48h": ("Last 48 hours", timedelta(hours=48)),

@@ -6,8 +6,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from ..account.settings import current_settings
 from ..audit.service import record_audit
+from ..core.addresses import valid_address
 from ..extensions import db
 from ..models import (
     AccessEvidence,
@@ -21,7 +21,6 @@ from ..models import (
     utcnow,
 )
 from ..notifications.outbox import queue_notification
-from .addresses import normalised_address
 from .expiry import LATEST_EXPIRY, LATEST_EXPIRY_MESSAGE
 from .tokens import new_link_token
 
@@ -64,7 +63,7 @@ def _check_recipients(sender, draft, settings, errors):
                                         (RecipientKind.CC, "cc", draft.cc)):
         problems = []
         for raw in addresses:
-            email = normalised_address(raw.strip())
+            email = valid_address(raw)
             if email is None:
                 problems.append(f"{raw.strip()[:100]} is not a valid email address.")
                 continue
@@ -131,13 +130,12 @@ def _recipient_user(email, settings):
     return user
 
 
-def queue_message(sender, draft, *, request_info, now, audit_details=None):
+def queue_message(sender, draft, *, settings, request_info, now, audit_details=None):
     """Add the message and everything that goes with it to the caller's transaction.
 
     Returns the message and, per delivery id, the personal link token (which
     exists nowhere else but the notification email). Raises DraftError.
     """
-    settings = current_settings()
     recipients = validate_draft(sender, draft, settings, now)
     message = SecureMessage(
         sender=sender, subject=draft.subject.strip(), body=draft.body, sent_at=now,
@@ -169,10 +167,10 @@ def queue_message(sender, draft, *, request_info, now, audit_details=None):
     return message, tokens
 
 
-def send_message(sender, draft, *, request_info, now=None):
+def send_message(sender, draft, *, settings, request_info, now=None):
     """Send a secure message: all of it is committed, or none of it."""
     try:
-        message, tokens = queue_message(sender, draft, request_info=request_info,
+        message, tokens = queue_message(sender, draft, settings=settings, request_info=request_info,
                                         now=now or utcnow())
         db.session.commit()
     except Exception:

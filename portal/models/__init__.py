@@ -1,5 +1,4 @@
 """The data model. Import models from here so every table is registered."""
-from .account import AccountSettings, Edition, ReadStatusMode
 from .audit import AuditCategory, AuditChainHead, AuditLogEntry
 from .evidence import AccessEvidence, EvidenceKind
 from .message import (
@@ -12,6 +11,7 @@ from .message import (
     ViewChannel,
 )
 from .outbox import EmailKind, OutboxEmail, OutboxStatus
+from .settings import AccountSettings, Edition, ReadStatusMode
 from .sign_in_address import SignInAddress
 from .types import utcnow
 from .user import AdminRole, Audience, User, UserSession

@@ -149,7 +149,7 @@ def _deliver_one(email_id, transport, config, now=None):
         if email.status is OutboxStatus.SENDING:  # not cancelled by a recall: it expired
             _cancel(email, _ending_of(email, now) or CANCELLED_EXPIRED)
         return None
-    except Exception as error:  # noqa: BLE001 - whatever it is, it is this email's alone
+    except Exception as error:
         db.session.rollback()
         _retry_later(email_id, error, config, now)
         return False

@@ -2,15 +2,16 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from jinja2_fragments.flask import render_blocks
 
+from ..core.pagination import page_number
 from ..messaging.link_scanners import is_prefetch, looks_automated
 from ..messaging.queries import delivery_of, inbox_of, unread_count
 from ..messaging.reading import delivery_for_link, open_message, record_link_opened
 from ..messaging.responding import ResponseRefused, check_permitted, respond
 from ..messaging.sending import DraftError
 from ..models import ViewChannel, utcnow
+from ..settings import current_settings
 from ..web.htmx import is_htmx_request
-from ..web.pagination import page_number
-from ..web.request_info import RequestInfo
+from ..web.request_info import current_request_info
 from ..web.throttling import link_opens_per_ip
 from . import bp
 from .forms import RespondForm
@@ -26,7 +27,7 @@ def _inbox_context(page, selected=None, access=None):
 
 @bp.get("/inbox")
 def inbox():
-    page = page_number()
+    page = page_number(request.args)
     return render_template(INBOX, **_inbox_context(page))
 
 
@@ -35,8 +36,9 @@ def inbox_message(delivery_id):
     """Selecting a message in the Inbox: the reading pane, or the whole page on reload."""
     delivery = delivery_of(current_user, delivery_id) or abort(404)
     access = open_message(current_user, delivery, ViewChannel.INBOX,
-                          request_info=RequestInfo.from_request())
-    page = page_number()
+                          read_status_mode=current_settings().read_status_mode,
+                          request_info=current_request_info())
+    page = page_number(request.args)
     context = _inbox_context(page, selected=delivery, access=access)
     if is_htmx_request() and request.headers.get("HX-Target") == "reading-pane":
         html = render_blocks(INBOX, ["reading_pane", "oob_updates"], oob=True, **context)
@@ -54,7 +56,7 @@ def open_link(token):
     delivery = delivery_for_link(token)
     if delivery is None:
         return render_template("recipient/link_not_valid.html"), 404
-    info = RequestInfo.from_request()
+    info = current_request_info()
     is_recipient = current_user.is_authenticated and current_user.id == delivery.recipient_id
     automated = looks_automated(method=request.method, headers=request.headers,
                                 signed_in=current_user.is_authenticated,
@@ -72,7 +74,8 @@ def open_link(token):
         return redirect(url_for("auth.sign_in_page", next=request.path))
     if not is_recipient:
         return render_template("recipient/link_not_valid.html"), 404
-    access = open_message(current_user, delivery, ViewChannel.DIRECT_LINK, request_info=info)
+    access = open_message(current_user, delivery, ViewChannel.DIRECT_LINK,
+                          read_status_mode=current_settings().read_status_mode, request_info=info)
     return render_template("recipient/viewer.html", access=access, delivery=delivery,
                            now=utcnow()), 200 if access.shown else 410
 
@@ -90,9 +93,10 @@ def respond_to(delivery_id, action):
     status = 200
     if form.validate_on_submit():
         try:
-            message = respond(current_user, delivery, action, text=form.body.data or "",
+            message = respond(current_user, delivery, action, settings=current_settings(),
+                              text=form.body.data or "",
                               forward_to=form.to.data or "",
-                              request_info=RequestInfo.from_request())
+                              request_info=current_request_info())
         except ResponseRefused as refusal:
             return render_template("errors/error.html", status=refusal.status,
                                    title="Not available", message=str(refusal)), refusal.status

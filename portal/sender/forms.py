@@ -2,8 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import Optional, ValidationError
 
+from ..core.day_range import LATEST_DAY
 from ..messaging.expiry import LATEST_EXPIRY_MESSAGE
-from ..web.day_range import LATEST_DAY
 
 
 def no_later_than_the_last_day(form, field):

@@ -1,15 +1,15 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..account.settings import current_settings
-from ..messaging.addresses import split_addresses
+from ..core.addresses import split_addresses
+from ..core.pagination import page_number
 from ..messaging.expiry import default_expiry_date, expiry_from_date
 from ..messaging.queries import message_sent_by, messages_sent_by
 from ..messaging.recall import sender_recall
 from ..messaging.sending import DraftError, MessageDraft, send_message
 from ..models import utcnow
-from ..web.pagination import page_number
-from ..web.request_info import RequestInfo
+from ..settings import current_settings
+from ..web.request_info import current_request_info
 from . import bp
 from .forms import ComposeForm, RecallForm
 
@@ -19,7 +19,7 @@ FORM_FIELD_FOR = {"expires_at": "expiry_date"}
 
 @bp.get("/sent")
 def sent_messages():
-    page = page_number()
+    page = page_number(request.args)
     results = messages_sent_by(current_user, page, current_app.config["PAGE_SIZE"])
     return render_template("sender/sent.html", results=results)
 
@@ -38,8 +38,8 @@ def compose():
     if form.validate_on_submit():
         draft = _draft_from(form, settings)
         try:
-            message, _tokens = send_message(current_user, draft,
-                                            request_info=RequestInfo.from_request())
+            message, _tokens = send_message(current_user, draft, settings=settings,
+                                            request_info=current_request_info())
         except DraftError as error:
             for key, text in error.errors.items():
                 getattr(form, FORM_FIELD_FOR.get(key, key)).errors = [text]
@@ -77,7 +77,7 @@ def recall(message_id):
         abort(400)
     try:
         outcome = sender_recall(current_user, message_id, reason=form.reason.data,
-                                request_info=RequestInfo.from_request())
+                                request_info=current_request_info())
     except LookupError:
         abort(404)
     if outcome.recalled:

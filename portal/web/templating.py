@@ -1,13 +1,37 @@
 """What every template can use."""
+from datetime import UTC
+
+from flask import g, has_request_context
+from flask_login import current_user
+
+from ..core import times
 from ..models import AdminRole, Audience
-from . import htmx, timefmt
+from . import htmx
+
+
+def viewer_zone():
+    """The signed-in person's zone, looked up once per request (lists show many times)."""
+    if not has_request_context():
+        return UTC
+    if "viewer_zone" not in g:
+        g.viewer_zone = times.zone_for(getattr(current_user, "time_zone", None))
+    return g.viewer_zone
+
+
+def format_datetime(value, zone=None):
+    """`27 Nov 2026 19:31 UTC`, in the viewer's zone unless one is given."""
+    return times.format_datetime(value, zone or viewer_zone())
+
+
+def format_date(value, zone=None):
+    return times.format_date(value, zone or viewer_zone())
 
 
 def register(app):
-    app.add_template_filter(timefmt.format_datetime, "datetime")
-    app.add_template_filter(timefmt.format_date, "date")
-    app.add_template_filter(timefmt.iso_utc, "iso_utc")
-    app.add_template_filter(timefmt.zone_for, "zone")
+    app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(times.iso_utc, "iso_utc")
+    app.add_template_filter(times.zone_for, "zone")
 
     @app.context_processor
     def portal_globals():

@@ -19,12 +19,16 @@ import math
 import time
 
 from flask import current_app, request
+from flask_limiter import Limiter
 from flask_login import current_user
 
-from ..auth.service import normalise_email
-from ..auth.sign_in_addresses import is_known_sign_in_address
-from ..extensions import limiter
-from .request_info import RequestInfo
+from ..core.addresses import normalise_email
+from ..identity.sign_in_addresses import is_known_sign_in_address
+from .request_info import current_request_info
+
+# Keyed by the client address that evidence and audit entries record, so the
+# throttle and the trusted-proxy setting agree on who the client is.
+limiter = Limiter(key_func=lambda: current_request_info().ip or "unknown")
 
 
 def _configured(name):
@@ -46,7 +50,7 @@ def submitted_account():
 
 
 def submitted_account_and_address():
-    return f"{submitted_account()}:ip:{RequestInfo.from_request().ip or 'unknown'}"
+    return f"{submitted_account()}:ip:{current_request_info().ip or 'unknown'}"
 
 
 def from_a_known_address():
@@ -57,7 +61,7 @@ def from_a_known_address():
     is held back too."""
     if request.method != "POST":
         return False  # not an attempt; no query for showing the page
-    return is_known_sign_in_address(_submitted_email(), RequestInfo.from_request().ip)
+    return is_known_sign_in_address(_submitted_email(), current_request_info().ip)
 
 
 def signed_in_account():

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
-from portal.demo.loader import load_demo_data
+from portal.demo.data import load_demo_data
 from portal.extensions import db
 from portal.web.htmx import HTMX_URL
 from tests.support.databases import migrate_to_head, running_in_ci, selected_backends

@@ -2,7 +2,7 @@
 import re
 import time
 
-from portal.demo.loader import DEMO_PASSWORD
+from portal.demo.data import DEMO_PASSWORD
 
 
 def sign_in(page, base, email, password=DEMO_PASSWORD):

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.messaging.reading import record_link_opened, record_view
 from portal.messaging.recall import recall_messages
 from portal.models import AccountSettings, ReadStatusMode, RecallSource, ViewChannel
-from tests.support.factories import TEST_REQUEST, send, user_by_email
+from tests.support.factories import TEST_REQUEST, account_mode, send, user_by_email
 from tests.support.npm_copy import npm_file
 
 from .helpers import fill_sign_in, sign_in
@@ -81,7 +81,8 @@ def walk(live_server):
         unseen, _ = send(alice, ["erin@partner.example"], subject="Read through the link")
         erin = unseen.deliveries[0]
         record_link_opened(erin, signed_in=False, request_info=TEST_REQUEST)
-        record_view(erin.recipient, erin, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+        record_view(erin.recipient, erin, ViewChannel.DIRECT_LINK, read_status_mode=account_mode(),
+                    request_info=TEST_REQUEST)
         db.session.get(AccountSettings, AccountSettings.SINGLETON_ID).read_status_mode = mode
         db.session.commit()
         ids = {"message": readable.id, "delivery": bob.id, "bob": tokens[bob.id],

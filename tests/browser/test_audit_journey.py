@@ -8,7 +8,7 @@ from portal.extensions import db
 from portal.messaging.reading import record_view
 from portal.messaging.recall import recall_messages
 from portal.models import RecallSource, ViewChannel
-from tests.support.factories import TEST_REQUEST, send, user_by_email
+from tests.support.factories import TEST_REQUEST, account_mode, send, user_by_email
 
 from .helpers import sign_in
 
@@ -19,7 +19,8 @@ def test_read_only_admin_finds_the_recall_and_exports_it(page, live_server):
                           ["bob@partner.example", "erin@partner.example"],
                           subject="Audit journey message")
         bob = message.deliveries[0]
-        record_view(bob.recipient, bob, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+        record_view(bob.recipient, bob, ViewChannel.DIRECT_LINK, read_status_mode=account_mode(),
+                    request_info=TEST_REQUEST)
         recall_messages(user_by_email("basic.admin@example.com"), [message.id],
                         source=RecallSource.ADMIN, reason="Audit journey reason",
                         request_info=TEST_REQUEST)

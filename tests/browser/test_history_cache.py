@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from portal.demo.loader import DEMO_PASSWORD
+from portal.demo.data import DEMO_PASSWORD
 from portal.extensions import db
 from portal.messaging.recall import sender_recall
 from portal.models import AccessEvidence, EvidenceKind

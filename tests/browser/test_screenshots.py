@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from portal.extensions import db
 from portal.messaging.reading import record_link_opened, record_view
 from portal.models import AccountSettings, ReadStatusMode, ViewChannel
-from tests.support.factories import TEST_REQUEST, send, user_by_email
+from tests.support.factories import TEST_REQUEST, account_mode, send, user_by_email
 
 from .helpers import fill_sign_in, sign_in
 
@@ -54,7 +54,8 @@ def a_message_with_a_discrepancy(server):
         db.session.commit()
         record_link_opened(erin, signed_in=False, request_info=TEST_REQUEST,
                            now=DATA_TIME + timedelta(minutes=20))
-        record_view(erin.recipient, erin, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST,
+        record_view(erin.recipient, erin, ViewChannel.DIRECT_LINK, read_status_mode=account_mode(),
+                    request_info=TEST_REQUEST,
                     now=DATA_TIME + timedelta(minutes=21))
         settings = db.session.get(AccountSettings, AccountSettings.SINGLETON_ID)
         settings.read_status_mode = ReadStatusMode.CONTENT_VIEWED

@@ -6,9 +6,9 @@ journey touches is put back afterwards.
 """
 from playwright.sync_api import expect
 
-from portal.account.settings import CHANGEABLE
 from portal.extensions import db
 from portal.models import AccountSettings, ReadStatusMode
+from portal.settings import CHANGEABLE
 from tests.support.factories import send, user_by_email
 
 from .helpers import fill_sign_in, sign_in

@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from portal.demo.loader import DEMO_PASSWORD
+from portal.demo.data import DEMO_PASSWORD
 from portal.web.htmx import HTMX_URL, HTMX_VERSION
 
 from .conftest import serve_htmx_from

@@ -5,7 +5,6 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from portal.account.settings import CHANGEABLE
 from portal.extensions import db
 from portal.models import (
     AccountSettings,
@@ -15,6 +14,7 @@ from portal.models import (
     ReadStatusMode,
     RecipientStatus,
 )
+from portal.settings import CHANGEABLE
 from tests.conftest import AuthActions
 from tests.support.factories import send
 

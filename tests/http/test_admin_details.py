@@ -19,7 +19,7 @@ from portal.models import (
     utcnow,
 )
 from tests.conftest import AuthActions
-from tests.support.factories import TEST_REQUEST, send
+from tests.support.factories import TEST_REQUEST, account_mode, send
 
 BODY = "BODY-DETAILS-SECRET-4417 must never reach an administrator"
 BODY_MARK = "BODY-DETAILS-SECRET-4417"
@@ -147,7 +147,8 @@ def delivery_of(app, message_id, email):
 def view(app, message_id, email, channel, now=None):
     with app.app_context():
         delivery = delivery_of(app, message_id, email)
-        record_view(delivery.recipient, delivery, channel, request_info=TEST_REQUEST, now=now)
+        record_view(delivery.recipient, delivery, channel, read_status_mode=account_mode(),
+                    request_info=TEST_REQUEST, now=now)
         db.session.remove()
 
 
@@ -163,7 +164,7 @@ def try_to_open(app, message_id, email):
     with app.app_context():
         delivery = delivery_of(app, message_id, email)
         access = open_message(delivery.recipient, delivery, ViewChannel.DIRECT_LINK,
-                              request_info=TEST_REQUEST)
+                              read_status_mode=account_mode(), request_info=TEST_REQUEST)
         assert not access.shown
         db.session.remove()
 

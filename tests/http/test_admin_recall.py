@@ -18,7 +18,7 @@ from portal.models import (
     ViewChannel,
     utcnow,
 )
-from tests.support.factories import TEST_REQUEST, send
+from tests.support.factories import TEST_REQUEST, account_mode, send
 
 SEARCH = "/admin/secure-messaging"
 RECALL = "/admin/secure-messaging/recall"
@@ -85,7 +85,8 @@ def two(app, people):
                     subject="Contract B", body="BODY-RECALL-B-9932",
                     now=utcnow() - timedelta(hours=1))
         bob = a.deliveries[0]
-        record_view(bob.recipient, bob, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+        record_view(bob.recipient, bob, ViewChannel.DIRECT_LINK, read_status_mode=account_mode(),
+                    request_info=TEST_REQUEST)
         ids = [a.id, b.id]
         db.session.remove()
     return ids

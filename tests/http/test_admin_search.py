@@ -63,7 +63,7 @@ class ResultsTable(HTMLParser):
                 self._row.append(text)
             self._cell = None
         elif tag == "tr" and self._row is not None:
-            self.rows.append(dict(zip(self.headers, self._row)))
+            self.rows.append(dict(zip(self.headers, self._row, strict=True)))
             self._row = None
 
     def handle_data(self, data):

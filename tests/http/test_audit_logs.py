@@ -12,7 +12,7 @@ from portal.messaging.reading import record_view
 from portal.messaging.recall import recall_messages
 from portal.models import AuditLogEntry, RecallSource, ViewChannel, utcnow
 from tests.support.audit_tamper import TAMPERINGS, tamper_truncate, write_entries
-from tests.support.factories import TEST_REQUEST, send
+from tests.support.factories import TEST_REQUEST, account_mode, send
 
 LOGS = "/account/audit-logs"
 EXPORT = f"{LOGS}/export.csv"
@@ -40,7 +40,8 @@ def history(app, people):
                         subject="Board pack", now=utcnow() - timedelta(days=3))
         send(alice, ["frank@client.example"], subject="Invoice 4471")
         bob = first.deliveries[0]
-        record_view(bob.recipient, bob, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+        record_view(bob.recipient, bob, ViewChannel.DIRECT_LINK, read_status_mode=account_mode(),
+                    request_info=TEST_REQUEST)
         recall_messages(admin, [first.id], source=RecallSource.ADMIN,
                         reason="Sent to the wrong client", request_info=TEST_REQUEST)
         entry_id = db.session.scalars(select(AuditLogEntry.id).where(

@@ -26,7 +26,7 @@ from portal.models import (
     ViewChannel,
     utcnow,
 )
-from tests.support.factories import TEST_REQUEST, send
+from tests.support.factories import TEST_REQUEST, account_mode, send
 
 PAGE = "/account/read-status-discrepancies"
 CSV_URL = "/account/read-status-discrepancies.csv"
@@ -58,7 +58,7 @@ def csv_rows(response):
         'attachment; filename="read-status-discrepancies.csv"')
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == CSV_HEADER
-    return [dict(zip(CSV_HEADER, row)) for row in rows[1:]]
+    return [dict(zip(CSV_HEADER, row, strict=True)) for row in rows[1:]]
 
 
 def csv_ids(response):
@@ -116,7 +116,8 @@ class Script:
     def open(self, delivery_id, channel):
         delivery = db.session.get(Delivery, delivery_id)
         at = self.tick()
-        if open_message(delivery.recipient, delivery, channel, request_info=TEST_REQUEST,
+        if open_message(delivery.recipient, delivery, channel, read_status_mode=account_mode(),
+                        request_info=TEST_REQUEST,
                         now=at).shown:
             self.first_shown.setdefault(delivery_id, at)
 
@@ -342,7 +343,7 @@ def dated(app, people):
                               now=at - timedelta(days=1))
             delivery = message.deliveries[0]
             assert open_message(delivery.recipient, delivery, DIRECT,
-                                request_info=TEST_REQUEST, now=at).shown
+                                read_status_mode=account_mode(), request_info=TEST_REQUEST, now=at).shown
             ids[name] = delivery.id
         db.session.remove()
     return ids
@@ -424,7 +425,8 @@ def five(app, people):
             message, _ = send(people["dave@example.com"], [FRANK], subject=f"Five {n}",
                               now=start)
             delivery = message.deliveries[0]
-            open_message(delivery.recipient, delivery, DIRECT, request_info=TEST_REQUEST,
+            open_message(delivery.recipient, delivery, DIRECT, read_status_mode=account_mode(),
+                         request_info=TEST_REQUEST,
                          now=start + timedelta(minutes=n))
             ids.append(delivery.id)
         db.session.remove()

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from portal.core.times import format_date, format_datetime, zone_for
 from portal.extensions import db
 from portal.models import OutboxEmail, SecureMessage, User
-from portal.web.timefmt import format_date, format_datetime, zone_for
+from portal.settings import current_settings
 from tests.support.factories import csrf_token_from, send
 
 LAST_MOMENT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -85,7 +86,8 @@ def _send_until(people, expires_at):
 
     draft = MessageDraft(to=["bob@partner.example"], subject="Far", body="Hello",
                          expires_at=expires_at)
-    return send_message(people["alice@example.com"], draft, request_info=TEST_REQUEST)
+    return send_message(people["alice@example.com"], draft, settings=current_settings(),
+                        request_info=TEST_REQUEST)
 
 
 def test_a_stored_time_at_the_end_of_the_calendar_is_shown_not_a_server_error(

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from portal.demo.loader import DEMO_PASSWORD
+from portal.demo.data import DEMO_PASSWORD
 from portal.extensions import db
 from portal.models import Delivery, SecureMessage
 from portal.web.request_log import RequestHandlerWithoutAccessLog

@@ -14,7 +14,7 @@ from portal.models import (
     ViewChannel,
     utcnow,
 )
-from tests.support.factories import TEST_REQUEST, send
+from tests.support.factories import TEST_REQUEST, account_mode, send
 
 
 @pytest.fixture
@@ -24,7 +24,8 @@ def sent(app, people):
         message, _ = send(people["alice@example.com"],
                           ["bob@partner.example", "erin@partner.example"], subject="Contract")
         bob = message.deliveries[0]
-        record_view(bob.recipient, bob, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+        record_view(bob.recipient, bob, ViewChannel.DIRECT_LINK, read_status_mode=account_mode(),
+                    request_info=TEST_REQUEST)
         message_id = message.id
         db.session.remove()
     return message_id

@@ -13,9 +13,10 @@ from limits import parse_many
 from sqlalchemy import func, select
 
 import config
-from portal.demo.loader import DEMO_PASSWORD
-from portal.extensions import db, limiter
+from portal.demo.data import DEMO_PASSWORD
+from portal.extensions import db
 from portal.models import AuditLogEntry, SignInAddress, User
+from portal.web.throttling import limiter
 from tests.conftest import AuthActions
 from tests.support.factories import csrf_token_from, send
 

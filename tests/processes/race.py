@@ -4,7 +4,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from portal.demo.loader import load_demo_data
+from portal.demo.data import load_demo_data
 from portal.extensions import db
 from tests.support.factories import send, user_by_email
 

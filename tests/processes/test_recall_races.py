@@ -21,7 +21,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from portal.audit.chain import verify_chain
-from portal.demo.loader import DEMO_PASSWORD
+from portal.demo.data import DEMO_PASSWORD
 from portal.extensions import db
 from portal.messaging.recall import AUDIT_TYPES
 from portal.models import (

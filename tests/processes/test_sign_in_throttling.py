@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal import create_app
-from portal.demo.loader import DEMO_PASSWORD, load_demo_data
+from portal.demo.data import DEMO_PASSWORD, load_demo_data
 from portal.extensions import db
 from portal.models import AuditLogEntry
 from tests.processes.clients import Browser

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from portal import create_app
-from portal.extensions import limiter
+from portal.web.throttling import limiter
 from tests.robustness.fuzzing import TALLIES, Tally, examples_per_backend
 from tests.robustness.world import build_world, check_the_world
 from tests.support.databases import empty_all_tables

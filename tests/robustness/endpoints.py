@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from hypothesis import strategies as st
 
 from portal.audit.catalogue import AUDIT_TYPES, CATEGORIES
-from portal.demo.loader import DEMO_PASSWORD
+from portal.demo.data import DEMO_PASSWORD
 from portal.messaging.search import RANGES, STATUSES
 from tests.robustness import hostile
 

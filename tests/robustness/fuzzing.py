@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from portal.access import rule_for
-from portal.extensions import limiter
 from portal.models import AdminRole, Audience
+from portal.web.throttling import limiter
 from tests.robustness import hostile
 from tests.robustness.endpoints import ENDPOINTS, field_values
 from tests.robustness.world import AUDIENCE_EMAILS, AUDIENCES, SESSION_COOKIE
@@ -290,7 +290,8 @@ def cases(draw, world, group):
                        hostility.next_field_is_hostile())
         values.append(value)
         segment = _path_segment(value, keep_slashes=draw(BOOLEANS))
-        path = re.sub(rf"<(?:[^<>]*:)?{name}>", lambda _: segment, path, count=1)
+        path = re.sub(rf"<(?:[^<>]*:)?{name}>", lambda _, segment=segment: segment, path,
+                      count=1)
     assert not PARAMETER.search(path), path
 
     method = draw(method_choice[endpoint.endpoint])

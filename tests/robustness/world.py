@@ -6,15 +6,15 @@ snapshot: a case's writes (accepted or not) are undone before the next one, so
 one case can neither hide a bug from the next (a sign-out, a demoted admin, a
 recalled message) nor lean on what an earlier case left behind.
 """
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from portal.account.settings import current_settings
-from portal.auth.service import sign_in
-from portal.demo.loader import DEMO_PASSWORD, load_demo_data
+from portal.demo.data import DEMO_PASSWORD, load_demo_data
 from portal.extensions import db
+from portal.identity.sign_in import sign_in
 from portal.messaging.reading import record_view
 from portal.messaging.recall import RecallRefused, admin_recall, recall_messages
 from portal.messaging.responding import respond
@@ -28,9 +28,10 @@ from portal.models import (
     ViewChannel,
     utcnow,
 )
+from portal.settings import current_settings
 from tests.robustness.hostile import canary
 from tests.support.databases import empty_all_tables
-from tests.support.factories import TEST_REQUEST, csrf_token_from, send, user_by_email
+from tests.support.factories import TEST_REQUEST, account_mode, csrf_token_from, send, user_by_email
 
 # Who a case is sent as. None: nobody signed in.
 AUDIENCE_EMAILS = {
@@ -255,22 +256,23 @@ def _fill_database():
          expires_in=None, allow_forward=True, allow_reply=True)
     admin_recalled = sent(dave, ["erin@partner.example"], subject="Recalled by an admin")
     admin_recall(people["basic.admin@example.com"], [admin_recalled.id],
-                 reason=SEEDED["admin_recall_reason"], request_info=TEST_REQUEST)
-    try:
+                 reason=SEEDED["admin_recall_reason"], edition=current_settings().edition,
+                 request_info=TEST_REQUEST)
+    with contextlib.suppress(RecallRefused):
         admin_recall(people["readonly.admin@example.com"], [seeded.id, 10**6],
-                     request_info=TEST_REQUEST)
-    except RecallRefused:
-        pass
+                     edition=current_settings().edition, request_info=TEST_REQUEST)
 
     bob_seeded = next(d for d in seeded.deliveries if d.recipient_id == bob.id)
     # (the reply's link token is not kept: respond() hands it only to the notification)
-    respond(bob, bob_seeded, "reply", text=SEEDED["reply"], request_info=TEST_REQUEST)
+    respond(bob, bob_seeded, "reply", text=SEEDED["reply"], settings=current_settings(),
+            request_info=TEST_REQUEST)
     # A read-status discrepancy: a direct-link view while only Inbox selection counts.
     settings = current_settings()
     settings.read_status_mode = ReadStatusMode.INBOX_SELECTION
     db.session.commit()
     bob_plain = next(d for d in plain.deliveries if d.recipient_id == bob.id)
-    record_view(bob, bob_plain, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+    record_view(bob, bob_plain, ViewChannel.DIRECT_LINK, read_status_mode=account_mode(),
+                request_info=TEST_REQUEST)
     settings = current_settings()
     settings.read_status_mode = ReadStatusMode.CONTENT_VIEWED
     db.session.commit()

@@ -4,12 +4,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.auth.passwords import hash_password
-from portal.demo.loader import DEMO_PASSWORD
+from portal.core.request_info import RequestInfo
+from portal.demo.data import DEMO_PASSWORD
 from portal.extensions import db
+from portal.identity.passwords import hash_password
 from portal.messaging.sending import MessageDraft, send_message
 from portal.models import AdminRole, User, utcnow
-from portal.web.request_info import RequestInfo
+from portal.settings import current_settings
 
 TEST_REQUEST = RequestInfo(ip="203.0.113.5", user_agent="pytest")
 
@@ -35,8 +36,14 @@ def send(sender, to, *, cc=(), subject="Quarterly statement", body="Hello,\nthe 
     now = now or utcnow()
     draft = MessageDraft(to=list(to), cc=list(cc), subject=subject, body=body,
                          expires_at=(now + expires_in) if expires_in else None, **permissions)
-    message, tokens = send_message(sender, draft, request_info=TEST_REQUEST, now=now)
+    message, tokens = send_message(sender, draft, settings=current_settings(),
+                                   request_info=TEST_REQUEST, now=now)
     return message, tokens
+
+
+def account_mode():
+    """The account's read-status mode, as a view in the portal would be given it."""
+    return current_settings().read_status_mode
 
 
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

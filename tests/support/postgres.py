@@ -3,6 +3,7 @@
 initdb refuses to run as root, so as root the cluster runs as the `postgres`
 user and its folders belong to it.
 """
+import contextlib
 import os
 import pwd
 import shutil
@@ -83,8 +84,6 @@ class PostgresCluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self):
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            pass
         shutil.rmtree(self.base, ignore_errors=True)

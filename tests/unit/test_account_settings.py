@@ -2,13 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from portal.account import settings as settings_module
-from portal.account.settings import (
-    CHANGEABLE,
-    SettingsError,
-    current_settings,
-    update_account_settings,
-)
+from portal import settings as settings_module
 from portal.audit.catalogue import AUDIT_TYPES
 from portal.extensions import db
 from portal.messaging.reading import record_view
@@ -21,7 +15,13 @@ from portal.models import (
     RecipientStatus,
     ViewChannel,
 )
-from tests.support.factories import TEST_REQUEST, make_user, send
+from portal.settings import (
+    CHANGEABLE,
+    SettingsError,
+    current_settings,
+    update_account_settings,
+)
+from tests.support.factories import TEST_REQUEST, account_mode, make_user, send
 
 CHANGED = "Account - Settings Changed"
 
@@ -169,10 +169,12 @@ def test_the_next_view_follows_a_new_read_status_mode(full_admin, people):
     update_account_settings(full_admin, {"read_status_mode": "inbox_selection"}, TEST_REQUEST)
     assert current_settings().read_status_mode is ReadStatusMode.INBOX_SELECTION
     first, _ = send(alice, [bob.email], subject="First")
-    record_view(bob, first.deliveries[0], ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+    record_view(bob, first.deliveries[0], ViewChannel.DIRECT_LINK, read_status_mode=account_mode(),
+                request_info=TEST_REQUEST)
     assert first.deliveries[0].recipient_status is RecipientStatus.SENT
 
     update_account_settings(full_admin, {"read_status_mode": "content_viewed"}, TEST_REQUEST)
     second, _ = send(alice, [bob.email], subject="Second")
-    record_view(bob, second.deliveries[0], ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+    record_view(bob, second.deliveries[0], ViewChannel.DIRECT_LINK, read_status_mode=account_mode(),
+                request_info=TEST_REQUEST)
     assert second.deliveries[0].recipient_status is RecipientStatus.READ

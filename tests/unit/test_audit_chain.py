@@ -87,7 +87,7 @@ def test_many_concurrent_writers_leave_one_unbroken_chain(app, people, backend):
                                  details={"writer": n, "i": i})
                     db.session.commit()
                 db.session.remove()
-        except Exception as error:  # noqa: BLE001 - any failure is reported below
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]

@@ -17,6 +17,7 @@ from portal.models.body_encryption import (
     BodyKeyError,
     key_ring,
 )
+from portal.settings import current_settings
 from tests.support.factories import TEST_REQUEST, send
 
 SECRET = "Account 4921-7730, sort code 60-16-13: the settlement figures."
@@ -96,7 +97,8 @@ def test_rotation_moves_every_body_to_the_new_key_and_the_old_one_can_go(app, pe
     send(alice, ["frank@client.example"], body="Second message.")
     send(people["dave@example.com"], ["bob@partner.example"], body="Third message.")
     delivery = next(d for d in original.deliveries if d.recipient_id == bob.id)
-    reply = respond(bob, delivery, "reply", text="Received, thanks.", request_info=TEST_REQUEST)
+    reply = respond(bob, delivery, "reply", text="Received, thanks.", settings=current_settings(),
+                    request_info=TEST_REQUEST)
     plaintexts = {message_id: read_body(message_id) for message_id in stored_bodies()}
     assert SECRET in plaintexts[reply.id] and "Received, thanks." in plaintexts[reply.id]
     assert {key_id for _, key_id in stored_bodies().values()} == {"k1"}

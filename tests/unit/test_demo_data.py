@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from portal.demo.loader import DEMO_ACCOUNTS, load_demo_data
+from portal.demo.data import DEMO_ACCOUNTS, load_demo_data
 from portal.extensions import db
 from portal.models import (
     AccessEvidence,

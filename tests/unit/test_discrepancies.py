@@ -38,7 +38,7 @@ from portal.models import (
     ViewChannel,
     utcnow,
 )
-from tests.support.factories import TEST_REQUEST, send
+from tests.support.factories import TEST_REQUEST, account_mode, send
 
 CONTENT_VIEWED, INBOX_SELECTION = ReadStatusMode.CONTENT_VIEWED, ReadStatusMode.INBOX_SELECTION
 DIRECT, INBOX = ViewChannel.DIRECT_LINK, ViewChannel.INBOX
@@ -56,7 +56,8 @@ def delivery(message, email):
 
 
 def view(d, channel, at):
-    record_view(d.recipient, d, channel, request_info=TEST_REQUEST, now=at)
+    record_view(d.recipient, d, channel, read_status_mode=account_mode(), request_info=TEST_REQUEST,
+                now=at)
 
 
 def link_opened(d, at, *, scanner=False, signed_in=False):
@@ -136,7 +137,8 @@ def test_a_refused_view_after_a_recall_is_not_a_view(people):
     recall_messages(people["basic.admin@example.com"], [message.id], source=RecallSource.ADMIN,
                     request_info=TEST_REQUEST)
     for d in (bob, erin):
-        assert not open_message(d.recipient, d, DIRECT, request_info=TEST_REQUEST).shown
+        assert not open_message(d.recipient, d, DIRECT, read_status_mode=account_mode(),
+                                request_info=TEST_REQUEST).shown
     # bob saw the body before the recall and is still Sent: listed; erin never saw it.
     assert reported() == [bob.id]
 
@@ -168,7 +170,7 @@ def test_after_a_random_walk_through_both_modes_the_report_is_exact(people, seed
             modes_used.add(mode)
         elif action in ("direct", "inbox"):
             open_message(d.recipient, d, DIRECT if action == "direct" else INBOX,
-                         request_info=TEST_REQUEST, now=now)
+                         read_status_mode=account_mode(), request_info=TEST_REQUEST, now=now)
         elif action == "link":
             link_opened(d, now, scanner=rng.random() < 0.5, signed_in=rng.random() < 0.5)
         else:
@@ -187,7 +189,8 @@ def test_after_a_random_walk_through_both_modes_the_report_is_exact(people, seed
 def test_each_row_carries_the_evidence_with_its_times(people):
     set_mode(INBOX_SELECTION)
     sent_at = utcnow().replace(microsecond=0) - timedelta(hours=3)
-    message, _ = send(people["dave@example.com"], ["erin@partner.example"], cc=["bob@partner.example"],
+    message, _ = send(people["dave@example.com"], ["erin@partner.example"],
+                      cc=["bob@partner.example"],
                       subject="=Settlement offer", now=sent_at)
     erin = delivery(message, "erin@partner.example")
     opens = [sent_at + timedelta(minutes=m) for m in (1, 2, 5)]
@@ -204,7 +207,7 @@ def test_each_row_carries_the_evidence_with_its_times(people):
     assert [v.occurred_at for v in item.views] == [first, second]
     assert [e.suspected_scanner for e in item.link_opens] == [True, True, False]
     now = utcnow()
-    row = dict(zip(CSV_HEADER, csv_row(item, now)))
+    row = dict(zip(CSV_HEADER, csv_row(item, now), strict=True))
     assert row == {
         "Delivery ID": erin.id, "Message ID": message.id, "Subject": "=Settlement offer",
         "From": "dave@example.com", "Recipient": "erin@partner.example",
@@ -225,7 +228,7 @@ def test_each_row_carries_the_evidence_with_its_times(people):
     recall_messages(people["dave@example.com"], [message.id], source=RecallSource.SENDER,
                     request_info=TEST_REQUEST)
     [item] = list(each_discrepancy(NO_FILTER, "UTC"))
-    assert dict(zip(CSV_HEADER, csv_row(item, utcnow())))["Message status"] == "Recalled"
+    assert dict(zip(CSV_HEADER, csv_row(item, utcnow()), strict=True))["Message status"] == "Recalled"
     assert "status Sent (message Recalled)" in text_line(item, utcnow())
 
 

@@ -23,7 +23,8 @@ from portal.models import (
     ViewChannel,
     utcnow,
 )
-from tests.support.factories import TEST_REQUEST, send
+from portal.settings import current_settings
+from tests.support.factories import TEST_REQUEST, account_mode, send
 
 
 def total(model):
@@ -58,7 +59,8 @@ def test_a_bad_draft_saves_nothing(people, draft_changes, field):
     draft = MessageDraft(**{"to": ["bob@partner.example"], "subject": "Hi", "body": "x",
                             **draft_changes})
     with pytest.raises(DraftError) as raised:
-        send_message(people["alice@example.com"], draft, request_info=TEST_REQUEST)
+        send_message(people["alice@example.com"], draft, settings=current_settings(),
+                     request_info=TEST_REQUEST)
     assert field in raised.value.errors
     assert total(SecureMessage) == total(Delivery) == total(OutboxEmail) == 0
 
@@ -78,7 +80,8 @@ def test_read_status_follows_the_mode(people, mode, channel, expected):
     _set_mode(mode)
     message, _ = send(people["alice@example.com"], ["bob@partner.example"])
     delivery = message.deliveries[0]
-    record_view(delivery.recipient, delivery, channel, request_info=TEST_REQUEST)
+    record_view(delivery.recipient, delivery, channel, read_status_mode=account_mode(),
+                request_info=TEST_REQUEST)
     assert delivery.recipient_status is expected
     views = [e for e in delivery.evidence if e.kind is EvidenceKind.MESSAGE_VIEWED]
     assert [v.channel for v in views] == [channel]  # recorded either way
@@ -88,9 +91,10 @@ def test_read_never_goes_back_and_first_read_stays(people):
     message, _ = send(people["alice@example.com"], ["bob@partner.example"])
     delivery = message.deliveries[0]
     first = record_view(delivery.recipient, delivery, ViewChannel.DIRECT_LINK,
-                        request_info=TEST_REQUEST).first_read_at
+                        read_status_mode=account_mode(), request_info=TEST_REQUEST).first_read_at
     _set_mode(ReadStatusMode.INBOX_SELECTION)
-    record_view(delivery.recipient, delivery, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
+    record_view(delivery.recipient, delivery, ViewChannel.DIRECT_LINK,
+                read_status_mode=account_mode(), request_info=TEST_REQUEST)
     assert delivery.recipient_status is RecipientStatus.READ
     assert delivery.first_read_at == first
     assert delivery.first_read_channel is ViewChannel.DIRECT_LINK
@@ -100,7 +104,7 @@ def test_a_view_by_someone_else_does_not_count(people):
     message, _ = send(people["alice@example.com"], ["bob@partner.example"])
     with pytest.raises(PermissionError):
         record_view(people["alice@example.com"], message.deliveries[0], ViewChannel.INBOX,
-                    request_info=TEST_REQUEST)
+                    read_status_mode=account_mode(), request_info=TEST_REQUEST)
 
 
 def test_recall_records_read_before_recall_and_skips_what_has_ended(people):
@@ -110,7 +114,7 @@ def test_recall_records_read_before_recall_and_skips_what_has_ended(people):
                        now=now - timedelta(hours=2))
     bob_delivery = read_one.deliveries[0]
     record_view(bob_delivery.recipient, bob_delivery, ViewChannel.DIRECT_LINK,
-                request_info=TEST_REQUEST, now=now - timedelta(hours=1))
+                read_status_mode=account_mode(), request_info=TEST_REQUEST, now=now - timedelta(hours=1))
     expired, _ = send(alice, ["bob@partner.example"], now=now - timedelta(days=3),
                       expires_in=timedelta(days=1))
     outcome = recall_messages(admin, [read_one.id, expired.id, 999999], source=RecallSource.ADMIN,
@@ -134,8 +138,10 @@ def test_a_read_receipt_goes_to_the_sender_on_the_first_view_by_any_channel(peop
     _set_mode(ReadStatusMode.INBOX_SELECTION)
     message, _ = send(people["alice@example.com"], ["bob@partner.example"], read_receipt=True)
     delivery = message.deliveries[0]
-    record_view(delivery.recipient, delivery, ViewChannel.DIRECT_LINK, request_info=TEST_REQUEST)
-    record_view(delivery.recipient, delivery, ViewChannel.INBOX, request_info=TEST_REQUEST)
+    record_view(delivery.recipient, delivery, ViewChannel.DIRECT_LINK,
+                read_status_mode=account_mode(), request_info=TEST_REQUEST)
+    record_view(delivery.recipient, delivery, ViewChannel.INBOX, read_status_mode=account_mode(),
+                request_info=TEST_REQUEST)
     receipts = db.session.scalars(select(OutboxEmail).where(
         OutboxEmail.to_address == "alice@example.com")).all()
     assert len(receipts) == 1
@@ -148,7 +154,8 @@ def test_a_read_receipt_goes_to_the_sender_on_the_first_view_by_any_channel(peop
 def test_no_read_receipt_unless_asked_for(people):
     message, _ = send(people["alice@example.com"], ["bob@partner.example"])
     delivery = message.deliveries[0]
-    record_view(delivery.recipient, delivery, ViewChannel.INBOX, request_info=TEST_REQUEST)
+    record_view(delivery.recipient, delivery, ViewChannel.INBOX, read_status_mode=account_mode(),
+                request_info=TEST_REQUEST)
     assert db.session.scalars(select(OutboxEmail).where(
         OutboxEmail.to_address == "alice@example.com")).all() == []
 

@@ -53,8 +53,8 @@ def test_entries_from_before_the_chain_are_chained_by_the_migration(databases, b
                     "INSERT INTO audit_log_entries (category, type, actor_email, occurred_at, "
                     "details) VALUES ('Authentication Logs', 'Authentication - Signed In', "
                     f"'old{n}@example.com', :at, :details)"),
-                    {"at": "2026-01-0%d 10:00:00.000000" % (n + 1) if backend == "sqlite"
-                     else f"2026-01-0{n + 1} 10:00:00+00", "details": '{"n": %d}' % n})
+                    {"at": f"2026-01-0{n + 1} 10:00:00.000000" if backend == "sqlite"
+                     else f"2026-01-0{n + 1} 10:00:00+00", "details": f'{{"n": {n}}}'})
         upgrade()
         report = verify_chain()
         assert report.ok and report.checked == 3

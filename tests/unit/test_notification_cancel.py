@@ -17,7 +17,8 @@ from portal.models import EmailKind, OutboxEmail, OutboxStatus, ViewChannel, utc
 from portal.notifications import delivery
 from portal.notifications.delivery import claim, deliver_due
 from portal.notifications.transports import SmtpTransport
-from tests.support.factories import TEST_REQUEST, send
+from portal.settings import current_settings
+from tests.support.factories import TEST_REQUEST, account_mode, send
 
 
 def emails(kind=EmailKind.NOTIFICATION):
@@ -44,7 +45,8 @@ def test_an_admin_bulk_recall_cancels_every_waiting_notification(people, smtp_se
     alice = people["alice@example.com"]
     ids = [send(alice, ["carol@partner.example"], subject=f"Batch {n}")[0].id for n in range(5)]
     _kept, _ = send(alice, ["bob@partner.example"], subject="Not recalled")
-    outcome = admin_recall(people["full.admin@example.com"], ids, request_info=TEST_REQUEST)
+    outcome = admin_recall(people["full.admin@example.com"], ids,
+                           edition=current_settings().edition, request_info=TEST_REQUEST)
     assert outcome.recalled == ids
     assert deliver_due() == (1, 0)
     assert [m["Subject"] for m in smtp_server.messages] == [
@@ -120,7 +122,8 @@ def test_a_read_receipt_for_a_recalled_message_still_reaches_its_sender(people, 
     alice, bob = people["alice@example.com"], people["bob@partner.example"]
     message, _ = send(alice, ["bob@partner.example"], read_receipt=True)
     assert deliver_due() == (1, 0)  # the notification
-    record_view(bob, message.deliveries[0], ViewChannel.INBOX, request_info=TEST_REQUEST)
+    record_view(bob, message.deliveries[0], ViewChannel.INBOX, read_status_mode=account_mode(),
+                request_info=TEST_REQUEST)
     sender_recall(alice, message.id, request_info=TEST_REQUEST)
     assert deliver_due() == (1, 0)
     [receipt] = emails(EmailKind.READ_RECEIPT)

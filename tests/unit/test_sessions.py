@@ -1,8 +1,9 @@
 """Server-side sessions: signing in opens one, signing out ends it for good."""
 from sqlalchemy import select
 
-from portal.auth.service import resume_session, sign_in, sign_out
 from portal.extensions import db
+from portal.identity.sessions import resume_session, sign_out
+from portal.identity.sign_in import sign_in
 from portal.models import AccessEvidence, AuditLogEntry, EvidenceKind, UserSession
 from tests.support.factories import TEST_REQUEST
 

@@ -2,8 +2,8 @@
 from sqlalchemy import select
 
 from portal.audit.chain import verify_chain
-from portal.auth.service import sign_in
 from portal.extensions import db
+from portal.identity.sign_in import sign_in
 from portal.models import AdminRole, AuditLogEntry, User
 from tests.support.factories import TEST_REQUEST
 

@@ -1,5 +1,5 @@
 """Times go in and come out as aware UTC on both databases."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +18,7 @@ def test_an_aware_time_comes_back_aware_and_in_utc(backend):
     stored = db.session.get(User, user.id).created_at
     assert stored.tzinfo is not None
     assert stored.utcoffset() == timedelta(0)
-    assert stored == datetime(2026, 7, 1, 12, 30, tzinfo=timezone.utc)
+    assert stored == datetime(2026, 7, 1, 12, 30, tzinfo=UTC)
     assert stored < utcnow()  # comparing with an aware now() must not raise
 
 

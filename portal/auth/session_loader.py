@@ -5,9 +5,9 @@ from flask import redirect, request, session, url_for
 from flask_login import AnonymousUserMixin
 
 from ..extensions import login_manager
+from ..identity.sessions import SESSION_TOKEN_KEY, resume_session
 from ..web.htmx import is_htmx_request
 from ..web.navigation import safe_next_url
-from .service import SESSION_TOKEN_KEY, resume_session
 
 
 class Anonymous(AnonymousUserMixin):

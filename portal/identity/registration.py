@@ -13,8 +13,8 @@ from flask import current_app
 from ..audit.service import record_audit
 from ..extensions import db
 from ..models import Audience, AuditCategory, MessageStatus, utcnow
-from .passwords import MIN_PASSWORD_LENGTH, hash_password
-from .service import open_session
+from .passwords import check_new_password, hash_password
+from .sessions import open_session
 
 
 class RegistrationError(ValueError):
@@ -41,17 +41,6 @@ def check_registration_open(delivery, now=None):
     if delivery.message.sent_at <= now - timedelta(days=days):
         raise RegistrationClosed(f"It was sent more than {days} day{'s' if days != 1 else ''} "
                                  "ago. Ask the sender to send the secure message again.")
-
-
-def check_new_password(password, confirmation):
-    errors = {}
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters."
-    elif len(password) > 1024:
-        errors["password"] = "Choose a password of at most 1,024 characters."
-    if "password" not in errors and password != confirmation:
-        errors["confirm_password"] = "The two passwords do not match."
-    return errors
 
 
 def register_recipient(delivery, password, confirmation, *, request_info):

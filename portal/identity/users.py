@@ -1,11 +1,16 @@
-"""Internal accounts made from the command line: the first administrator of a new
-installation, and internal senders."""
+"""Users: found by email; internal users made from the command line (the first
+administrator of a new installation, and internal senders)."""
+from sqlalchemy import select
+
 from ..audit.service import record_audit
+from ..core.addresses import normalise_email
 from ..extensions import db
 from ..models import AdminRole, AuditCategory, User, utcnow
-from .passwords import hash_password
-from .registration import check_new_password
-from .service import find_user_by_email, normalise_email
+from .passwords import check_new_password, hash_password
+
+
+def find_user_by_email(email):
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
 class AccountError(ValueError):

@@ -1,7 +1,7 @@
 """A range of whole days typed in a filter, in the viewer's time zone."""
 from datetime import date, datetime, time, timedelta
 
-from .timefmt import zone_for
+from .times import zone_for
 
 EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from ..account.settings import ensure_account_settings
-from ..auth.passwords import hash_password
+from ..core.request_info import RequestInfo
 from ..extensions import db
+from ..identity.passwords import hash_password
 from ..messaging.reading import record_link_opened, record_view
 from ..messaging.recall import recall_messages
 from ..messaging.sending import MessageDraft, send_message
@@ -27,7 +27,7 @@ from ..models import (
     ViewChannel,
     utcnow,
 )
-from ..web.request_info import RequestInfo
+from ..settings import ensure_account_settings
 
 DEMO_PASSWORD = "portal-demo-password"
 MESSAGE_COUNT = 300
@@ -76,12 +76,12 @@ READER_REQUEST = RequestInfo(ip="198.51.100.23",
 def load_demo_data(now=None, message_count=MESSAGE_COUNT, seed=2026):
     """Returns a short report of what was added."""
     now = now or utcnow()
-    ensure_account_settings()
+    settings = ensure_account_settings()
     users = {account.email: _ensure_account(account) for account in DEMO_ACCOUNTS}
     db.session.commit()
     if db.session.scalar(select(func.count()).select_from(SecureMessage)):
         return {"accounts": len(users), "messages": 0, "skipped": "messages already present"}
-    _load_messages(users, now, message_count, random.Random(seed))
+    _load_messages(users, settings, now, message_count, random.Random(seed))
     return {"accounts": len(users), "messages": message_count}
 
 
@@ -100,7 +100,7 @@ def _ensure_account(account):
     return user
 
 
-def _load_messages(users, now, count, rng):
+def _load_messages(users, settings, now, count, rng):
     senders = [users["alice@example.com"], users["dave@example.com"]]
     externals = ["bob@partner.example", "erin@partner.example", "frank@client.example",
                  "carol@partner.example"]
@@ -145,14 +145,15 @@ def _load_messages(users, now, count, rng):
         events.append((sent_at, 0, ("send", sender, draft, recall, recall_at, rng.random())))
 
     sent = []
-    for sent_at, _, (action, sender, draft, recall, recall_at, view_roll) in sorted(
+    for sent_at, _, (_send, sender, draft, recall, recall_at, view_roll) in sorted(
             events, key=lambda e: e[:2]):
-        message, _tokens = send_message(sender, draft, request_info=DEMO_REQUEST, now=sent_at)
+        message, _tokens = send_message(sender, draft, settings=settings,
+                                        request_info=DEMO_REQUEST, now=sent_at)
         sent.append((message, recall, recall_at, view_roll))
 
     # Reads and recalls, in time order across all messages.
     later = []
-    for message, recall, recall_at, view_roll in sent:
+    for message, recall, recall_at, _view_roll in sent:
         access_ends = min(t for t in (recall_at, message.expires_at, now) if t is not None)
         for delivery in message.deliveries:
             if not delivery.recipient.is_registered or rng.random() > 0.6:
@@ -170,8 +171,9 @@ def _load_messages(users, now, count, rng):
             if channel is ViewChannel.DIRECT_LINK:
                 record_link_opened(delivery, signed_in=False, request_info=READER_REQUEST,
                                    now=when - timedelta(seconds=40))
-            record_view(delivery.recipient, delivery, channel, request_info=READER_REQUEST,
-                        now=when)
+            record_view(delivery.recipient, delivery, channel,
+                        read_status_mode=settings.read_status_mode,
+                        request_info=READER_REQUEST, now=when)
         else:
             _, message, (source, actor, reason) = event
             if message.status_at(when) is MessageStatus.SENT:

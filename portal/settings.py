@@ -6,10 +6,10 @@ from zoneinfo import available_timezones
 
 from flask import current_app
 
-from ..audit.service import record_audit
-from ..extensions import db
-from ..models import AccountSettings, AdminRole, AuditCategory, Edition, ReadStatusMode
-from ..models.sql import lock_rows
+from .audit.service import record_audit
+from .extensions import db
+from .models import AccountSettings, AdminRole, AuditCategory, Edition, ReadStatusMode
+from .models.sql import lock_rows
 
 
 def _seeded_settings():

@@ -7,7 +7,7 @@ from ..audit.export import EXPORT_HEADER, export_row, record_export
 from ..audit.queries import AuditCriteria, audit_entries, audit_entry, audit_export_rows
 from ..web.csv_export import stream_csv
 from ..web.htmx import page_or_block
-from ..web.request_info import RequestInfo
+from ..web.request_info import current_request_info
 from . import bp
 
 PAGE = "account/audit_logs.html"
@@ -51,6 +51,6 @@ def export_audit_logs():
     if criteria.errors:
         return render_template(PAGE, criteria=criteria, entries=None, types=AUDIT_TYPES,
                                entry=None), 400
-    record_export(current_user, criteria, request_info=RequestInfo.from_request())
+    record_export(current_user, criteria, request_info=current_request_info())
     rows = (export_row(entry) for entry in audit_export_rows(criteria, current_user.time_zone))
     return stream_csv("audit-logs.csv", EXPORT_HEADER, rows)
