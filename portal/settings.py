@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 from flask import current_app
 
 from .audit.service import record_audit
+from .core.permissions import PERMISSION_NAMES
 from .extensions import db
 from .models import AccountSettings, AdminRole, AuditCategory, Edition, ReadStatusMode
 from .models.sql import lock_rows
@@ -50,12 +51,11 @@ SETTINGS_CHANGED = "Account - Settings Changed"
 EXPIRY_DAYS_MAX = 3650
 TIME_ZONE_MAX_CHARS = 64
 
+# The defaults Compose offers for each recipient permission.
+DEFAULT_PERMISSION_NAMES = tuple(f"default_{name}" for name in PERMISSION_NAMES)
 # Every setting a Full Administrator may change, in the order the page shows them.
-CHANGEABLE = (
-    "edition", "read_status_mode", "default_expiry_days", "allow_no_expiry",
-    "default_allow_reply", "default_allow_reply_all", "default_allow_forward",
-    "default_allow_print", "default_read_receipt", "time_zone",
-)
+CHANGEABLE = ("edition", "read_status_mode", "default_expiry_days", "allow_no_expiry",
+              *DEFAULT_PERMISSION_NAMES, "time_zone")
 
 
 class SettingsError(ValueError):

@@ -7,7 +7,9 @@ from wtforms import (
     StringField,
 )
 
+from ..core.permissions import RECIPIENT_PERMISSIONS
 from ..models import AdminRole, Edition, ReadStatusMode
+from ..settings import DEFAULT_PERMISSION_NAMES
 
 NO_ADMIN_ROLE = "none"
 ROLE_CHOICES = [SelectChoice(NO_ADMIN_ROLE, "No admin role"),
@@ -23,15 +25,12 @@ class SettingsForm(FlaskForm):
                                   validate_choice=False)
     default_expiry_days = StringField("Default expiry (days)")
     allow_no_expiry = BooleanField("Allow messages with no expiry")
-    default_allow_reply = BooleanField("Allow reply")
-    default_allow_reply_all = BooleanField("Allow reply all")
-    default_allow_forward = BooleanField("Allow forward")
-    default_allow_print = BooleanField("Allow print")
-    default_read_receipt = BooleanField("Read receipt")
     time_zone = StringField("Time zone")
+    PERMISSIONS = DEFAULT_PERMISSION_NAMES
 
-    PERMISSIONS = ("default_allow_reply", "default_allow_reply_all", "default_allow_forward",
-                   "default_allow_print", "default_read_receipt")
+
+for _name, _label in RECIPIENT_PERMISSIONS:  # the default of each recipient permission
+    setattr(SettingsForm, f"default_{_name}", BooleanField(_label))
 
 
 class AdminRoleForm(FlaskForm):

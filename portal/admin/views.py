@@ -1,6 +1,5 @@
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, request
 from flask_login import current_user
-from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from ..extensions import db
@@ -10,7 +9,7 @@ from ..messaging.recall import REASON_MAX, RecallRefused, admin_recall
 from ..messaging.search import RANGES, STATUSES, SearchCriteria, search_messages
 from ..models import AdminRole, Edition, SecureMessage, utcnow
 from ..settings import current_settings
-from ..web.htmx import is_htmx_request, page_or_block
+from ..web.htmx import page_or_block
 from ..web.request_info import current_request_info
 from ..web.row_ids import parse_row_id
 from . import bp
@@ -108,12 +107,6 @@ def recall():
 
 def _recall_page(context, status):
     context.setdefault("back", None)
-    if is_htmx_request():
-        html = render_block(RECALL, "dialog_content", **context)
-    else:
-        html = render_template(RECALL, **context)
-    response = current_app.make_response((html, status))
-    response.vary.add("HX-Request")
-    return response
+    return page_or_block(RECALL, {"*": "dialog_content"}, context, status, fragment_status=status)
 
 

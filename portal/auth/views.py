@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..identity.password_change import change_password
@@ -10,7 +10,7 @@ from ..identity.registration import (
 )
 from ..identity.sessions import SESSION_TOKEN_KEY, sign_out
 from ..identity.sign_in import SIGN_IN_FAILED_MESSAGE, sign_in
-from ..messaging.reading import delivery_for_link
+from ..web.links import LinkNotValid, delivery_named_by
 from ..web.navigation import safe_next_url
 from ..web.request_info import current_request_info
 from ..web.throttling import (
@@ -73,14 +73,12 @@ def sign_out_action():
 @registration_per_ip
 def register(token):
     """First-time registration from a notification link."""
-    delivery = delivery_for_link(token)
-    if delivery is None:
-        return render_template("recipient/link_not_valid.html"), 404
+    delivery = delivery_named_by(token)
     link = url_for("recipient.open_link", token=token)
     if delivery.recipient.is_registered:
         return redirect(url_for("auth.sign_in_page", next=link))
     if current_user.is_authenticated:
-        abort(404)  # someone else's link
+        raise LinkNotValid()  # someone else's link
     try:
         check_registration_open(delivery)
     except RegistrationClosed as closed:

@@ -3,6 +3,7 @@ import enum
 
 from sqlalchemy.orm import deferred
 
+from ..core.permissions import PERMISSION_NAMES
 from ..extensions import db
 from .body_encryption import key_ring
 from .types import UTCDateTime, enum_column, utcnow
@@ -112,13 +113,7 @@ class SecureMessage(db.Model):
 
     @property
     def recipient_permissions(self):
-        return {
-            "allow_reply": self.allow_reply,
-            "allow_reply_all": self.allow_reply_all,
-            "allow_forward": self.allow_forward,
-            "allow_print": self.allow_print,
-            "read_receipt": self.read_receipt,
-        }
+        return {name: getattr(self, name) for name in PERMISSION_NAMES}
 
     @property
     def to_summary(self):

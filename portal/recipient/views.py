@@ -1,16 +1,16 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from jinja2_fragments.flask import render_blocks
 
 from ..core.pagination import page_number
 from ..messaging.link_scanners import is_prefetch, looks_automated
 from ..messaging.queries import delivery_of, inbox_of, unread_count
-from ..messaging.reading import delivery_for_link, open_message, record_link_opened
+from ..messaging.reading import open_message, record_link_opened
 from ..messaging.responding import ResponseRefused, check_permitted, respond
 from ..messaging.sending import DraftError
 from ..models import ViewChannel, utcnow
 from ..settings import current_settings
-from ..web.htmx import is_htmx_request
+from ..web.htmx import page_or_block
+from ..web.links import LinkNotValid, delivery_named_by
 from ..web.request_info import current_request_info
 from ..web.throttling import link_opens_per_ip
 from . import bp
@@ -40,22 +40,15 @@ def inbox_message(delivery_id):
                           request_info=current_request_info())
     page = page_number(request.args)
     context = _inbox_context(page, selected=delivery, access=access)
-    if is_htmx_request() and request.headers.get("HX-Target") == "reading-pane":
-        html = render_blocks(INBOX, ["reading_pane", "oob_updates"], oob=True, **context)
-        response = current_app.make_response(html)
-    else:
-        response = current_app.make_response(render_template(INBOX, **context))
-    response.vary.add("HX-Request")
-    return response
+    return page_or_block(INBOX, {"reading-pane": ("reading_pane", "oob_updates")}, context,
+                         fragment_context={"oob": True})
 
 
 @bp.route("/m/<token>", methods=["GET", "HEAD"])
 @link_opens_per_ip
 def open_link(token):
     """The personal link in a notification email. Opening it is evidence, not a read."""
-    delivery = delivery_for_link(token)
-    if delivery is None:
-        return render_template("recipient/link_not_valid.html"), 404
+    delivery = delivery_named_by(token)
     info = current_request_info()
     is_recipient = current_user.is_authenticated and current_user.id == delivery.recipient_id
     automated = looks_automated(method=request.method, headers=request.headers,
@@ -73,7 +66,7 @@ def open_link(token):
             return redirect(url_for("auth.register", token=token))
         return redirect(url_for("auth.sign_in_page", next=request.path))
     if not is_recipient:
-        return render_template("recipient/link_not_valid.html"), 404
+        raise LinkNotValid()
     access = open_message(current_user, delivery, ViewChannel.DIRECT_LINK,
                           read_status_mode=current_settings().read_status_mode, request_info=info)
     return render_template("recipient/viewer.html", access=access, delivery=delivery,

@@ -3,6 +3,7 @@ from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import Optional, ValidationError
 
 from ..core.day_range import LATEST_DAY
+from ..core.permissions import PERMISSION_NAMES, RECIPIENT_PERMISSIONS
 from ..messaging.expiry import LATEST_EXPIRY_MESSAGE
 
 
@@ -22,14 +23,11 @@ class ComposeForm(FlaskForm):
     expiry_date = DateField("Expiry Date", validators=[Optional(), no_later_than_the_last_day],
                             format="%Y-%m-%d")
     no_expiry = BooleanField("No expiry")
-    allow_reply = BooleanField("Allow reply")
-    allow_reply_all = BooleanField("Allow reply all")
-    allow_forward = BooleanField("Allow forward")
-    allow_print = BooleanField("Allow print")
-    read_receipt = BooleanField("Read receipt")
+    PERMISSIONS = PERMISSION_NAMES
 
-    PERMISSIONS = ("allow_reply", "allow_reply_all", "allow_forward", "allow_print",
-                   "read_receipt")
+
+for _name, _label in RECIPIENT_PERMISSIONS:  # a tick box per recipient permission
+    setattr(ComposeForm, _name, BooleanField(_label))
 
 
 class RecallForm(FlaskForm):

@@ -4,6 +4,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..extensions import db
+from .links import LinkNotValid
 from .request_log import EXCEPTIONS_WITHOUT_VALUES, request_id, route
 from .throttling import retry_after_seconds
 
@@ -32,6 +33,11 @@ def register(app):
         db.session.rollback()
         return render_error(400, "This form has expired or did not come from this site. "
                                  "Reload the page and try again.")
+
+    @app.errorhandler(LinkNotValid)
+    def link_not_valid(error):
+        db.session.rollback()
+        return render_template("recipient/link_not_valid.html"), 404
 
     @app.errorhandler(HTTPException)
     def http_error(error):

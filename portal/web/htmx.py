@@ -1,6 +1,6 @@
 """What the server needs to know about htmx requests."""
 from flask import current_app, render_template, request
-from jinja2_fragments.flask import render_block
+from jinja2_fragments.flask import render_blocks
 
 # Pinned htmx release, loaded from the CDN with Subresource Integrity.
 HTMX_VERSION = "2.0.11"
@@ -13,15 +13,23 @@ def is_htmx_request():
 
 
 
-def page_or_block(template, blocks, context, status=200):
-    """The whole page, or the one block htmx asked for by the element it targets.
+def page_or_block(template, blocks, context, status=200, *, fragment_status=200,
+                  fragment_context=None):
+    """The whole page, or the blocks htmx asked for by the element it targets.
 
-    `blocks` maps an element id (HX-Target) to the template block that fills it;
-    a boosted request or any other target gets the page. Vary tells caches apart.
+    `blocks` maps an element id (HX-Target) to the template block that fills it,
+    or to several (the rest carry out-of-band swaps); `"*"` stands for any htmx
+    request. A boosted request or any other target gets the page. A fragment
+    answers `fragment_status` (200 by default: htmx swaps no 4xx answer, so a form
+    shown again with its errors must come as 200) and gets `fragment_context` on
+    top of `context`. Vary tells caches apart.
     """
     target = request.headers.get("HX-Target") if is_htmx_request() else None
-    if target in blocks:
-        response = current_app.make_response(render_block(template, blocks[target], **context))
+    names = blocks.get(target, blocks.get("*")) if is_htmx_request() else None
+    if names:
+        names = [names] if isinstance(names, str) else list(names)
+        html = render_blocks(template, names, **context, **(fragment_context or {}))
+        response = current_app.make_response((html, fragment_status))
     else:
         response = current_app.make_response((render_template(template, **context), status))
     response.vary.add("HX-Request")

@@ -5,6 +5,7 @@ from flask import g, has_request_context
 from flask_login import current_user
 
 from ..core import times
+from ..core.permissions import RECIPIENT_PERMISSIONS
 from ..models import AdminRole, Audience
 from . import htmx
 
@@ -40,4 +41,5 @@ def register(app):
             "HTMX_INTEGRITY": htmx.HTMX_INTEGRITY,
             "Audience": Audience,
             "AdminRole": AdminRole,
+            "RECIPIENT_PERMISSIONS": RECIPIENT_PERMISSIONS,
         }

@@ -1,0 +1,18 @@
+"""Notification links (`/m/<token>`, `/register/<token>`): the one guard that turns
+a token naming no delivery, or someone else's, into the "link not valid" page."""
+from werkzeug.exceptions import NotFound
+
+from ..messaging.reading import delivery_for_link
+
+
+class LinkNotValid(NotFound):
+    """Answered 404 with the "link not valid" page (web.errors), whichever page the
+    link was used on: a guessed token learns nothing from the answer."""
+
+
+def delivery_named_by(token):
+    """The delivery a link token names, or LinkNotValid."""
+    delivery = delivery_for_link(token)
+    if delivery is None:
+        raise LinkNotValid()
+    return delivery
