@@ -16,7 +16,7 @@ from portal.messaging.recall import admin_recall, sender_recall
 from portal.models import EmailKind, OutboxEmail, OutboxStatus, ViewChannel, utcnow
 from portal.notifications import delivery
 from portal.notifications.delivery import claim, deliver_due
-from portal.notifications.transports import SmtpTransport
+from portal.notifications.transports import SmtpTransport, TransportError
 from tests.support.factories import TEST_REQUEST, send
 
 
@@ -77,7 +77,7 @@ def test_an_email_already_handed_over_is_not_contradicted_by_a_recall(
     alice = people["alice@example.com"]
     message, _ = send(alice, ["carol@partner.example"])
 
-    def crash(email):
+    def crash(*_, **__):
         raise KeyboardInterrupt  # the worker dies after the server took the data
 
     monkeypatch.setattr(delivery, "mark_sent", crash)
@@ -100,7 +100,7 @@ def test_a_claimed_email_whose_message_was_recalled_is_cancelled_not_sent(people
     [email_id] = claim("worker-1", 10)
     sender_recall(alice, message.id, request_info=TEST_REQUEST)
     config = current_app.config
-    assert delivery._deliver_one(email_id, SmtpTransport(config), config) is None
+    assert delivery._deliver_one(email_id, "worker-1", SmtpTransport(config), config) is None
     assert smtp_server.messages == []
     assert emails()[0].status is OutboxStatus.CANCELLED
 
@@ -126,3 +126,24 @@ def test_a_read_receipt_for_a_recalled_message_still_reaches_its_sender(people, 
     [receipt] = emails(EmailKind.READ_RECEIPT)
     assert receipt.status is OutboxStatus.SENT
     assert smtp_server.messages[-1]["To"] == "alice@example.com"
+
+
+def test_a_recall_while_the_send_fails_is_not_undone_by_the_retry(people, smtp_server,
+                                                                   monkeypatch):
+    alice = people["alice@example.com"]
+    message, _ = send(alice, ["carol@partner.example"])
+
+    def recall_then_refuse(self, email, before_final_step):
+        # The sender recalls while the worker talks to the server, which then refuses.
+        sender_recall(alice, message.id, request_info=TEST_REQUEST)
+        raise TransportError("RCPT TO refused: 451 try later")
+
+    monkeypatch.setattr(SmtpTransport, "deliver", recall_then_refuse)
+    assert deliver_due() == (0, 0)
+    monkeypatch.undo()
+    [email] = emails()
+    assert email.status is OutboxStatus.CANCELLED
+    assert email.last_error == "Not sent: the secure message was recalled."
+    assert email.content_removed
+    assert deliver_due(now=utcnow() + timedelta(hours=1)) == (0, 0)
+    assert smtp_server.messages == []
