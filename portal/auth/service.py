@@ -61,7 +61,6 @@ def sign_in(email, password, request_info):
 
     now = utcnow()
     token = open_session(user, request_info, now)
-    remember_sign_in_address(user, request_info.ip, now)
     record_audit(AuditCategory.AUTHENTICATION, "Authentication - Signed In", actor=user,
                  request_info=request_info, occurred_at=now)
     db.session.commit()
@@ -70,8 +69,13 @@ def sign_in(email, password, request_info):
 
 def open_session(user, request_info, now):
     """Add a server-side session (and, for a mailbox holder, a portal logon) to the
-    caller's transaction; returns the token for the cookie."""
+    caller's transaction; returns the token for the cookie.
+
+    The address becomes one this account has signed in from (sign-in and
+    registration alike), so the per-account sign-in limit spares it.
+    """
     token = secrets.token_urlsafe(32)
+    remember_sign_in_address(user, request_info.ip, now)
     db.session.add(UserSession(user_id=user.id, token_hash=_token_hash(token), created_at=now,
                                last_seen_at=now, ip=request_info.ip,
                                user_agent=request_info.user_agent))
