@@ -11,6 +11,7 @@ from ..models.sql import in_id_list
 CANCELLED_RECALLED = "Not sent: the secure message was recalled."
 CANCELLED_EXPIRED = "Not sent: the secure message had expired."
 CONTENT_REMOVED = "Not sent: its content had been removed."
+CONTENT_FAILED_AUTHENTICATION = "Not sent: its content failed authentication."
 # What an UPDATE sets to remove an email's content (and with it the personal link).
 REMOVED_CONTENT = {OutboxEmail.text_body_ciphertext: None,
                    OutboxEmail.html_body_ciphertext: None, OutboxEmail.content_key_id: None}

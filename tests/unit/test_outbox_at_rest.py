@@ -114,3 +114,31 @@ def test_key_rotation_moves_waiting_emails_to_the_new_key(app, people):
     db.session.expire_all()
     email = db.session.scalar(select(OutboxEmail))
     assert email.content_key_id == "k2" and token in email.text_body
+
+
+def test_an_unreadable_email_does_not_stop_key_rotation(app, people):
+    from portal.messaging.re_encryption import re_encrypt_bodies
+    from tests.unit.test_body_encryption import new_key, use_keys
+
+    old, new = new_key(), new_key()
+    use_keys(app, "k1", k1=old)
+    alice = people["alice@example.com"]
+    send(alice, ["carol@partner.example"])
+    _message, tokens = send(alice, ["bob@partner.example"])
+    [token] = tokens.values()
+    # Readdressed in the database: its content no longer authenticates.
+    db.session.execute(text("UPDATE outbox_emails SET to_address = 'mallory@evil.example' "
+                            "WHERE to_address = 'carol@partner.example'"))
+    db.session.commit()
+    use_keys(app, "k2", k1=old, k2=new)
+    result = app.test_cli_runner().invoke(args=["messages", "re-encrypt"])
+    assert result.exit_code == 0, result.output
+    [poisoned, readable] = db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id))
+    assert f"Cancelled outbox email(s) {poisoned.id}: their content failed authentication" \
+        in result.output
+    assert poisoned.status is OutboxStatus.CANCELLED and poisoned.content_removed
+    assert poisoned.last_error == "Not sent: its content failed authentication."
+    assert readable.status is OutboxStatus.PENDING and readable.content_key_id == "k2"
+    use_keys(app, "k2", k2=new)  # k1 can go: nothing needs it any more
+    assert token in readable.text_body
+    assert re_encrypt_bodies().keys_in_use == ["k2"]
