@@ -13,7 +13,12 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..models import OutboxEmail, OutboxStatus, SecureMessage
 from ..models.body_encryption import DERIVED_KEY_ID, BodyDecryptionError, key_ring
-from ..notifications.outbox import CONTENT_FAILED_AUTHENTICATION, REMOVED_CONTENT
+from ..models.types import utcnow
+from ..notifications.outbox import (
+    CONTENT_FAILED_AUTHENTICATION,
+    REMOVED_CONTENT,
+    record_cancelled,
+)
 
 
 @dataclass
@@ -118,9 +123,12 @@ def _cancel_unreadable(email):
         outcome.update({OutboxEmail.status: OutboxStatus.CANCELLED,
                         OutboxEmail.last_error: CONTENT_FAILED_AUTHENTICATION,
                         OutboxEmail.locked_by: None})
-    return db.session.execute(
+    changed = db.session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id == email.id, OutboxEmail.status == email.status,
                OutboxEmail.content_key_id == email.content_key_id)
         .values(outcome)
         .execution_options(synchronize_session=False)).rowcount == 1
+    if changed and email.status is not OutboxStatus.SENT:
+        record_cancelled("content failed authentication", utcnow(), OutboxEmail.id == email.id)
+    return changed

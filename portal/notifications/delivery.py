@@ -37,7 +37,7 @@ from sqlalchemy import exists, or_, select, update
 
 from ..extensions import db
 from ..models import Delivery, EmailKind, OutboxEmail, OutboxStatus, SecureMessage, utcnow
-from .outbox import CANCELLED_EXPIRED, CANCELLED_RECALLED, CONTENT_REMOVED, REMOVED_CONTENT
+from .outbox import CANCELLED_BECAUSE, CONTENT_REMOVED, REMOVED_CONTENT, record_cancelled
 from .transports import TransportError, transport_for
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,9 @@ def _ending_of(email, now):
     if row is None:
         return None
     if row.recalled_at is not None:
-        return CANCELLED_RECALLED
+        return "recalled"
     if row.expires_at is not None and row.expires_at <= now:
-        return CANCELLED_EXPIRED
+        return "expired"
     return None
 
 
@@ -148,7 +148,7 @@ def _deliver_one(email_id, worker_id, transport, config, now=None):
         return None  # recalled, or taken back by another worker, since the claim
     ending = _ending_of(email, now)
     if ending:
-        _cancel(email_id, worker_id, ending)
+        _cancel(email_id, worker_id, ending, now)
         return None
     if email.content_removed:
         # Its personal link is gone: sending it would mail the recipient an empty email.
@@ -175,7 +175,7 @@ def _deliver_one(email_id, worker_id, transport, config, now=None):
         # Held still, its message has ended (expired since the claim): cancel it.
         ending = _ending_of(email, now)
         if ending:
-            _cancel(email_id, worker_id, ending)
+            _cancel(email_id, worker_id, ending, now)
         return None
     except Exception as error:  # noqa: BLE001 - whatever it is, it is this email's alone
         db.session.rollback()
@@ -194,9 +194,17 @@ def _settle(email_id, worker_id, outcome):
     return settled == 1
 
 
-def _cancel(email_id, worker_id, reason):
-    return _settle(email_id, worker_id, {OutboxEmail.status: OutboxStatus.CANCELLED,
-                                         OutboxEmail.last_error: reason, **REMOVED_CONTENT})
+def _cancel(email_id, worker_id, ending, now):
+    """Cancel the email for its message's ending, with the evidence, if still held."""
+    cancelled = db.session.execute(
+        update(OutboxEmail).where(*_held_by(email_id, worker_id))
+        .values({OutboxEmail.status: OutboxStatus.CANCELLED, OutboxEmail.locked_by: None,
+                 OutboxEmail.last_error: CANCELLED_BECAUSE[ending], **REMOVED_CONTENT})
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if cancelled:
+        record_cancelled(ending, now, OutboxEmail.id == email_id)
+    db.session.commit()
+    return cancelled
 
 
 def _retry_later(email_id, worker_id, error, config, now):

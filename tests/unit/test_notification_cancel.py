@@ -13,7 +13,16 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.messaging.reading import record_view
 from portal.messaging.recall import admin_recall, sender_recall
-from portal.models import EmailKind, OutboxEmail, OutboxStatus, ViewChannel, utcnow
+from portal.models import (
+    AccessEvidence,
+    EmailKind,
+    EvidenceKind,
+    OutboxEmail,
+    OutboxStatus,
+    SecureMessage,
+    ViewChannel,
+    utcnow,
+)
 from portal.notifications import delivery
 from portal.notifications.delivery import claim, deliver_due
 from portal.notifications.transports import SmtpTransport, TransportError
@@ -147,3 +156,44 @@ def test_a_recall_while_the_send_fails_is_not_undone_by_the_retry(people, smtp_s
     assert email.content_removed
     assert deliver_due(now=utcnow() + timedelta(hours=1)) == (0, 0)
     assert smtp_server.messages == []
+
+
+def cancel_evidence():
+    db.session.expire_all()
+    return db.session.scalars(select(AccessEvidence).where(
+        AccessEvidence.kind == EvidenceKind.NOTIFICATION_CANCELLED)
+        .order_by(AccessEvidence.delivery_id)).all()
+
+
+def test_a_recall_records_that_each_waiting_notification_was_cancelled(people, smtp_server):
+    alice = people["alice@example.com"]
+    ids = [send(alice, ["carol@partner.example", "bob@partner.example"],
+                subject=f"Batch {n}")[0].id for n in range(3)]
+    _kept, _ = send(alice, ["bob@partner.example"], subject="Not recalled")
+    admin_recall(people["full.admin@example.com"], ids, request_info=TEST_REQUEST)
+    recalled = db.session.scalars(select(SecureMessage).where(SecureMessage.id.in_(ids))).all()
+    deliveries = sorted(d.id for m in recalled for d in m.deliveries)
+    evidence = cancel_evidence()
+    assert [e.delivery_id for e in evidence] == deliveries
+    assert {e.details["reason"] for e in evidence} == {"recalled"}
+    assert {e.occurred_at for e in evidence} == {recalled[0].recalled_at}
+    # The notification-sent evidence written when it was queued stays; this one follows it.
+    assert deliver_due() == (1, 0)
+    assert len(cancel_evidence()) == 6
+
+
+def test_a_recall_after_the_notification_went_out_records_no_cancel(people, smtp_server):
+    alice = people["alice@example.com"]
+    message, _ = send(alice, ["carol@partner.example"])
+    assert deliver_due() == (1, 0)
+    sender_recall(alice, message.id, request_info=TEST_REQUEST)
+    assert cancel_evidence() == []
+
+
+def test_an_expiry_cancel_by_the_worker_is_recorded_as_evidence(people, smtp_server):
+    alice = people["alice@example.com"]
+    message, _ = send(alice, ["carol@partner.example"], expires_in=timedelta(hours=1))
+    assert deliver_due(now=utcnow() + timedelta(hours=2)) == (0, 0)
+    [evidence] = cancel_evidence()
+    assert evidence.delivery_id == message.deliveries[0].id
+    assert evidence.details == {"reason": "expired"}
