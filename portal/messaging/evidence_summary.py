@@ -6,7 +6,9 @@ from ..models import EvidenceKind, RecipientStatus
 CHANNEL_LABELS = {"inbox": "Inbox", "direct_link": "Direct link"}
 # Why a notification was cancelled (the notification_cancelled evidence's reason).
 CANCEL_REASON_LABELS = {"recalled": "the secure message was recalled",
-                        "expired": "the secure message had expired"}
+                        "expired": "the secure message had expired",
+                        "content failed authentication":
+                            "its content failed authentication (altered in the database)"}
 
 
 @dataclass

@@ -10,7 +10,14 @@ from sqlalchemy import select, text
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import EmailKind, OutboxEmail, OutboxStatus, utcnow
+from portal.models import (
+    AccessEvidence,
+    EmailKind,
+    EvidenceKind,
+    OutboxEmail,
+    OutboxStatus,
+    utcnow,
+)
 from portal.notifications.delivery import deliver_due
 from portal.notifications.transports import DevMailboxTransport
 from tests.support.factories import send
@@ -139,6 +146,10 @@ def test_an_unreadable_email_does_not_stop_key_rotation(app, people):
     assert poisoned.status is OutboxStatus.CANCELLED and poisoned.content_removed
     assert poisoned.last_error == "Not sent: its content failed authentication."
     assert readable.status is OutboxStatus.PENDING and readable.content_key_id == "k2"
+    [cancelled] = db.session.scalars(select(AccessEvidence).where(
+        AccessEvidence.kind == EvidenceKind.NOTIFICATION_CANCELLED))
+    assert cancelled.delivery_id == poisoned.delivery_id
+    assert cancelled.details == {"reason": "content failed authentication"}
     use_keys(app, "k2", k2=new)  # k1 can go: nothing needs it any more
     assert token in readable.text_body
     assert re_encrypt_bodies().keys_in_use == ["k2"]
