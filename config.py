@@ -32,6 +32,8 @@ class ConfigError(RuntimeError):
 DEFAULT_CONFIG = "production"
 GENERATE_SECRET_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
 MIN_SECRET_KEY_BYTES = 32
+# A notification link is a bearer credential for an account with no password yet.
+MAX_REGISTRATION_LINK_DAYS = 3650
 # SECRET_KEY and AUDIT_HMAC_KEY values shown in the documentation or shipped for
 # development and tests: whoever has read them could sign sessions or audit hashes.
 # tests/unit/test_config.py checks that every `SECRET_KEY=` and `AUDIT_HMAC_KEY=`
@@ -176,6 +178,11 @@ class Config:
             raise ConfigError("SECURE_MESSAGING_EDITION must be Full or Lite.")
         if settings.get("READ_STATUS_MODE") not in ("content_viewed", "inbox_selection"):
             raise ConfigError("READ_STATUS_MODE must be content_viewed or inbox_selection.")
+        days = settings.get("REGISTRATION_LINK_DAYS")
+        if type(days) is not int or not 1 <= days <= MAX_REGISTRATION_LINK_DAYS:
+            raise ConfigError(
+                "REGISTRATION_LINK_DAYS must be a whole number of days from 1 to "
+                f"{MAX_REGISTRATION_LINK_DAYS} (ten years); it is {days!r}.")
 
 
 class DevelopmentConfig(Config):

@@ -53,6 +53,18 @@ def test_bad_seed_settings_are_refused(key, value):
         create_app("test", overrides={key: value})
 
 
+@pytest.mark.parametrize("days", [0, -1, 3651, 1_000_000, "30"])
+def test_a_registration_window_outside_one_day_to_ten_years_is_refused(days):
+    with pytest.raises(config.ConfigError, match="REGISTRATION_LINK_DAYS must be a whole "
+                                                 "number of days from 1 to 3650"):
+        create_app("test", overrides={"REGISTRATION_LINK_DAYS": days})
+
+
+def test_a_registration_window_of_ten_years_is_taken():
+    app = create_app("test", overrides={"REGISTRATION_LINK_DAYS": 3650})
+    assert app.config["REGISTRATION_LINK_DAYS"] == 3650
+
+
 def test_without_portal_config_the_portal_starts_in_production(monkeypatch, production):
     monkeypatch.delenv("PORTAL_CONFIG", raising=False)
     monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", "x" * 64)
