@@ -32,13 +32,28 @@ class ConfigError(RuntimeError):
 DEFAULT_CONFIG = "production"
 GENERATE_SECRET_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
 MIN_SECRET_KEY_BYTES = 32
-# SECRET_KEY values shown in the documentation or shipped for development and tests:
-# whoever has read them could sign sessions. tests/unit/test_config.py checks that
-# every `SECRET_KEY=` example in README.md and docs/ is one of them.
+# A notification link is a bearer credential for an account with no password yet.
+MAX_REGISTRATION_LINK_DAYS = 3650
+# SECRET_KEY and AUDIT_HMAC_KEY values shown in the documentation or shipped for
+# development and tests: whoever has read them could sign sessions or audit hashes.
+# tests/unit/test_config.py checks that every `SECRET_KEY=` and `AUDIT_HMAC_KEY=`
+# example in README.md and docs/ is one of them.
 EXAMPLE_SECRET_KEYS = frozenset({
     "change-me", "changeme", "development-only-secret-key", "test-secret-key",
-    f"<{GENERATE_SECRET_KEY}>",
+    f"<{GENERATE_SECRET_KEY}>", "<another such value>",
 })
+
+
+def _refuse_weak_key(name, value, protects):
+    """A production key must be neither a documented example nor short."""
+    if value.strip().lower() in EXAMPLE_SECRET_KEYS:
+        raise ConfigError(
+            f"{name} is an example value from the documentation, known to anyone "
+            f"who has read it. Set it to the output of `{GENERATE_SECRET_KEY}`.")
+    if len(value.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"{name} is shorter than {MIN_SECRET_KEY_BYTES} bytes: too short to keep "
+            f"{protects} from being forged. Set it to the output of `{GENERATE_SECRET_KEY}`.")
 
 
 class Config:
@@ -163,6 +178,11 @@ class Config:
             raise ConfigError("SECURE_MESSAGING_EDITION must be Full or Lite.")
         if settings.get("READ_STATUS_MODE") not in ("content_viewed", "inbox_selection"):
             raise ConfigError("READ_STATUS_MODE must be content_viewed or inbox_selection.")
+        days = settings.get("REGISTRATION_LINK_DAYS")
+        if type(days) is not int or not 1 <= days <= MAX_REGISTRATION_LINK_DAYS:
+            raise ConfigError(
+                "REGISTRATION_LINK_DAYS must be a whole number of days from 1 to "
+                f"{MAX_REGISTRATION_LINK_DAYS} (ten years); it is {days!r}.")
 
 
 class DevelopmentConfig(Config):
@@ -206,16 +226,9 @@ class ProductionConfig(Config):
     @classmethod
     def validate(cls, settings):
         super().validate(settings)
-        secret_key = settings["SECRET_KEY"]
-        if secret_key.strip().lower() in EXAMPLE_SECRET_KEYS:
-            raise ConfigError(
-                "SECRET_KEY is an example value from the documentation, known to anyone "
-                "who has read it. Set it to the output of "
-                f"`{GENERATE_SECRET_KEY}`.")
-        if len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
-            raise ConfigError(
-                f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes: too short to keep "
-                f"sessions from being forged. Set it to the output of `{GENERATE_SECRET_KEY}`.")
+        _refuse_weak_key("SECRET_KEY", settings["SECRET_KEY"], "sessions")
+        if settings.get("AUDIT_HMAC_KEY"):  # unset: derived from SECRET_KEY, checked above
+            _refuse_weak_key("AUDIT_HMAC_KEY", settings["AUDIT_HMAC_KEY"], "audit log hashes")
 
 
 CONFIGS = {

@@ -140,6 +140,10 @@ def register_cli(app: Flask):
         click.echo(f"Re-encrypted {report.changed} message bod"
                    f"{'y' if report.changed == 1 else 'ies'} under key "
                    f"{report.current_key_id!r}.")
+        if report.emails_cancelled:
+            click.echo(f"Cancelled outbox email(s) {', '.join(map(str, report.emails_cancelled))}"
+                       ": their content failed authentication (altered in the database), "
+                       "so they were never to be sent.")
         others = [k for k in report.keys_in_use if k != report.current_key_id]
         if others:
             click.echo(f"Bodies under key(s) {', '.join(others)} were written while this ran: "

@@ -104,8 +104,11 @@ def parse_line(text, line=None):
         raise CheckpointError(f"{where} has no valid time (at)") from None
     if at.tzinfo is None:
         raise CheckpointError(f"{where} has a time without a time zone")
-    return Checkpoint(seq=seq, hash=hash_, at=at.astimezone(UTC),
-                      key_id=record["key_id"], mac=mac, line=line)
+    try:
+        at = at.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: before the calendar begins in UTC
+        raise CheckpointError(f"{where} has no valid time (at)") from None
+    return Checkpoint(seq=seq, hash=hash_, at=at, key_id=record["key_id"], mac=mac, line=line)
 
 
 def read_checkpoints(lines):

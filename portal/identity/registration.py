@@ -38,7 +38,11 @@ def check_registration_open(delivery, now=None):
         ended = "been recalled" if status is MessageStatus.RECALLED else "expired"
         raise RegistrationClosed(f"The secure message it was sent for has {ended}.")
     days = current_app.config["REGISTRATION_LINK_DAYS"]
-    if delivery.message.sent_at <= now - timedelta(days=days):
+    try:
+        opened_after = now - timedelta(days=days)
+    except OverflowError:  # reaching back past year 1 (configuration refuses such a window)
+        return
+    if delivery.message.sent_at <= opened_after:
         raise RegistrationClosed(f"It was sent more than {days} day{'s' if days != 1 else ''} "
                                  "ago. Ask the sender to send the secure message again.")
 

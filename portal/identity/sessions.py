@@ -18,6 +18,7 @@ from ..models import (
     UserSession,
     utcnow,
 )
+from .sign_in_addresses import remember_sign_in_address
 
 # Key in the signed cookie session that holds the server-side session token.
 SESSION_TOKEN_KEY = "sid"
@@ -31,8 +32,13 @@ def token_hash(token):
 
 def open_session(user, request_info, now):
     """Add a server-side session (and, for a mailbox holder, a portal logon) to the
-    caller's transaction; returns the token for the cookie."""
+    caller's transaction; returns the token for the cookie.
+
+    The address becomes one this account has signed in from (sign-in and
+    registration alike), so the per-account sign-in limit spares it.
+    """
     token = secrets.token_urlsafe(32)
+    remember_sign_in_address(user, request_info.ip, now)
     db.session.add(UserSession(user_id=user.id, token_hash=token_hash(token), created_at=now,
                                last_seen_at=now, ip=request_info.ip,
                                user_agent=request_info.user_agent))

@@ -5,7 +5,6 @@ from ..extensions import db
 from ..models import AuditCategory, utcnow
 from .passwords import password_matches, spend_equal_time
 from .sessions import open_session
-from .sign_in_addresses import remember_sign_in_address
 from .users import find_user_by_email
 
 SIGN_IN_FAILED_MESSAGE = "Email or password is incorrect."
@@ -32,7 +31,6 @@ def sign_in(email, password, request_info):
 
     now = utcnow()
     token = open_session(user, request_info, now)
-    remember_sign_in_address(user, request_info.ip, now)
     record_audit(AuditCategory.AUTHENTICATION, "Authentication - Signed In", actor=user,
                  request_info=request_info, occurred_at=now)
     db.session.commit()

@@ -18,7 +18,8 @@ from ..extensions import db
 from ..models import SignInAddress, User
 
 
-def _address_hash(ip):
+def sign_in_address_hash(ip):
+    """The stored form of an address (migration 0009 fills the table with it too)."""
     key = hmac.new(current_app.config["SECRET_KEY"].encode(),
                    b"secure-messaging-portal sign-in addresses", hashlib.sha256).digest()
     return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()
@@ -34,7 +35,7 @@ def is_known_sign_in_address(email, ip):
         return False
     return db.session.scalar(
         select(SignInAddress.id).join(User, User.id == SignInAddress.user_id)
-        .where(User.email == email, SignInAddress.address_hash == _address_hash(ip))
+        .where(User.email == email, SignInAddress.address_hash == sign_in_address_hash(ip))
     ) is not None
 
 
@@ -46,6 +47,6 @@ def remember_sign_in_address(user, ip, now):
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     db.session.execute(
         dialect.insert(SignInAddress)
-        .values(user_id=user.id, address_hash=_address_hash(ip), first_signed_in_at=now)
+        .values(user_id=user.id, address_hash=sign_in_address_hash(ip), first_signed_in_at=now)
         .on_conflict_do_nothing(index_elements=["user_id", "address_hash"])
     )

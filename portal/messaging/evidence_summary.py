@@ -4,6 +4,11 @@ from dataclasses import dataclass, field
 from ..models import EvidenceKind, RecipientStatus
 
 CHANNEL_LABELS = {"inbox": "Inbox", "direct_link": "Direct link"}
+# Why a notification was cancelled (the notification_cancelled evidence's reason).
+CANCEL_REASON_LABELS = {"recalled": "the secure message was recalled",
+                        "expired": "the secure message had expired",
+                        "content failed authentication":
+                            "its content failed authentication (altered in the database)"}
 
 
 @dataclass
@@ -14,6 +19,12 @@ class RecipientEvidence:
     refusals: list = field(default_factory=list)
     logons: list = field(default_factory=list)
     read_before_recall: bool | None = None
+    notification_cancelled: object = None  # its evidence, when the notification never went
+
+    @property
+    def notification_cancel_reason(self):
+        reason = self.notification_cancelled.details.get("reason", "")
+        return CANCEL_REASON_LABELS.get(reason, reason)
 
     @property
     def disagreement(self):
@@ -35,6 +46,8 @@ def summarise(message, logons_by_user):
             views=[e for e in evidence if e.kind is EvidenceKind.MESSAGE_VIEWED],
             refusals=[e for e in evidence if e.kind is EvidenceKind.ACCESS_REFUSED],
             logons=logons_by_user.get(delivery.recipient_id, []),
+            notification_cancelled=next((e for e in evidence
+                                         if e.kind is EvidenceKind.NOTIFICATION_CANCELLED), None),
         )
         if message.recalled_at is not None:
             summary.read_before_recall = any(v.occurred_at <= message.recalled_at

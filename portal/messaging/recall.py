@@ -107,7 +107,7 @@ def recall_messages(actor, message_ids, *, source, reason=None, request_info, no
             )
             # A notification still waiting would deliver the subject (and a link
             # that leads nowhere now): cancel it in this same transaction.
-            cancel_notifications(outcome.recalled)
+            cancel_notifications(outcome.recalled, now=now)
             record_audit_entries(
                 AuditCategory.SECURE_MESSAGING, AUDIT_TYPES[source],
                 [{"message_id": message_id, "subject": found[message_id].subject,

@@ -42,7 +42,9 @@ class AuditChainHead(db.Model):
     appends, so concurrent writers line up instead of forking the chain.
 
     The row is sealed with the audit key (a checkpoint record, see
-    audit/checkpoint.py), so rolling it back to hide deleted entries needs the key.
+    audit/checkpoint.py), so a head made up to hide deleted entries needs the key.
+    Putting back an older genuine head (from a backup, or any copy of a seal)
+    does not: only a checkpoint kept outside the database, taken later, shows that.
     """
 
     __tablename__ = "audit_chain_head"

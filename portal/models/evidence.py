@@ -7,7 +7,10 @@ from .types import JSONDocument, UTCDateTime, enum_column, utcnow
 
 
 class EvidenceKind(str, enum.Enum):
-    NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_SENT = "notification_sent"  # queued for the recipient, when sent
+    # Never sent after all (recall, expiry): the notification_sent above it stays,
+    # as it was true when written; this says what became of it.
+    NOTIFICATION_CANCELLED = "notification_cancelled"
     LINK_OPENED = "link_opened"
     PORTAL_LOGON = "portal_logon"
     MESSAGE_VIEWED = "message_viewed"

@@ -16,6 +16,13 @@
   conditional UPDATE that a recall's cancel (also conditional, on
   `handed_over_at IS NULL`) cannot interleave with. Whichever commits first
   wins; the other leaves the row as it is.
+- Every write a worker makes after its claim (hand-over, sent, retry, cancel)
+  is conditional on the email still being `sending` and held by that worker.
+  A worker whose lease ran out finds the email taken back and leaves it to the
+  worker that has it; a late retry never turns a recall's cancel back into
+  `pending`.
+- An email whose content is gone (cancelled, or handed over) is never sent: it
+  would reach the recipient empty. Found waiting, it fails.
 - Once the server has an email its content (the personal link) is removed;
   the Dev mailbox keeps it, being the mailbox itself.
 """
@@ -30,7 +37,7 @@ from sqlalchemy import exists, or_, select, update
 
 from ..extensions import db
 from ..models import Delivery, EmailKind, OutboxEmail, OutboxStatus, SecureMessage, utcnow
-from .outbox import CANCELLED_EXPIRED, CANCELLED_RECALLED, REMOVED_CONTENT
+from .outbox import CANCELLED_BECAUSE, CONTENT_REMOVED, REMOVED_CONTENT, record_cancelled
 from .transports import TransportError, transport_for
 
 log = logging.getLogger(__name__)
@@ -68,9 +75,9 @@ def _ending_of(email, now):
     if row is None:
         return None
     if row.recalled_at is not None:
-        return CANCELLED_RECALLED
+        return "recalled"
     if row.expires_at is not None and row.expires_at <= now:
-        return CANCELLED_EXPIRED
+        return "expired"
     return None
 
 
@@ -121,20 +128,39 @@ def claim(worker_id, limit, now=None, exclude=()):
     return claimed
 
 
-def _deliver_one(email_id, transport, config, now=None):
-    """True if delivered, False if it will be retried (or has failed), None if cancelled."""
+def _held_by(email_id, worker_id):
+    """The email is still this worker's to settle: `sending`, and held by it.
+
+    Every write the worker makes after its claim is conditional on this, so a
+    recall's cancel, or another worker that took the email back once the lease
+    ran out, is never overwritten by a worker that comes late.
+    """
+    return (OutboxEmail.id == email_id, OutboxEmail.status == OutboxStatus.SENDING,
+            OutboxEmail.locked_by == worker_id)
+
+
+def _deliver_one(email_id, worker_id, transport, config, now=None):
+    """True if delivered, False if it will be retried (or has failed), None if not ours to
+    send (cancelled, or taken back by another worker)."""
     now = now or utcnow()
-    email = db.session.get(OutboxEmail, email_id)
+    email = db.session.get(OutboxEmail, email_id, populate_existing=True)
+    if email.status is not OutboxStatus.SENDING or email.locked_by != worker_id:
+        return None  # recalled, or taken back by another worker, since the claim
     ending = _ending_of(email, now)
     if ending:
-        _cancel(email, ending)
+        _cancel(email_id, worker_id, ending, now)
         return None
+    if email.content_removed:
+        # Its personal link is gone: sending it would mail the recipient an empty email.
+        _settle(email_id, worker_id, {OutboxEmail.status: OutboxStatus.FAILED,
+                                      OutboxEmail.last_error: CONTENT_REMOVED})
+        return False
 
     def before_final_step():
         handed = db.session.execute(
             update(OutboxEmail)
-            .where(OutboxEmail.id == email_id, OutboxEmail.status == OutboxStatus.SENDING,
-                   OutboxEmail.handed_over_at.is_(None), ~_message_ended(now))
+            .where(*_held_by(email_id, worker_id), OutboxEmail.handed_over_at.is_(None),
+                   ~_message_ended(now))
             .values(handed_over_at=utcnow())
             .execution_options(synchronize_session=False)).rowcount
         db.session.commit()
@@ -145,52 +171,69 @@ def _deliver_one(email_id, transport, config, now=None):
         transport.deliver(email, before_final_step)
     except NotToBeSent:
         db.session.rollback()
-        db.session.refresh(email)
-        if email.status is OutboxStatus.SENDING:  # not cancelled by a recall: it expired
-            _cancel(email, _ending_of(email, now) or CANCELLED_EXPIRED)
+        # Cancelled by a recall, or taken back by another worker: theirs, left alone.
+        # Held still, its message has ended (expired since the claim): cancel it.
+        ending = _ending_of(email, now)
+        if ending:
+            _cancel(email_id, worker_id, ending, now)
         return None
     except Exception as error:
         db.session.rollback()
-        _retry_later(email_id, error, config, now)
-        return False
-    if not getattr(transport, "keeps_content", False):
-        email.remove_content()  # committed with the status, below
-    mark_sent(email)
+        return False if _retry_later(email_id, worker_id, error, config, now) else None
+    mark_sent(email_id, worker_id, keep_content=getattr(transport, "keeps_content", False))
     return True
 
 
-def _cancel(email, reason):
-    email.status = OutboxStatus.CANCELLED
-    email.last_error = reason
-    email.locked_by = None
-    email.remove_content()
+def _settle(email_id, worker_id, outcome):
+    """Write the outcome if this worker still holds the email; True if it did."""
+    settled = db.session.execute(
+        update(OutboxEmail).where(*_held_by(email_id, worker_id))
+        .values({OutboxEmail.locked_by: None, **outcome})
+        .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
+    return settled == 1
 
 
-def _retry_later(email_id, error, config, now):
-    """Put a failed email back with a growing delay, or fail it at the attempt limit."""
-    email = db.session.get(OutboxEmail, email_id, populate_existing=True)
+def _cancel(email_id, worker_id, ending, now):
+    """Cancel the email for its message's ending, with the evidence, if still held."""
+    cancelled = db.session.execute(
+        update(OutboxEmail).where(*_held_by(email_id, worker_id))
+        .values({OutboxEmail.status: OutboxStatus.CANCELLED, OutboxEmail.locked_by: None,
+                 OutboxEmail.last_error: CANCELLED_BECAUSE[ending], **REMOVED_CONTENT})
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if cancelled:
+        record_cancelled(ending, now, OutboxEmail.id == email_id)
+    db.session.commit()
+    return cancelled
+
+
+def _retry_later(email_id, worker_id, error, config, now):
+    """Put a failed email back with a growing delay, or fail it at the attempt limit.
+
+    False if the email was no longer this worker's (recalled, or taken back)."""
+    attempts = db.session.scalar(select(OutboxEmail.attempts).where(OutboxEmail.id == email_id))
     reason = str(error) if isinstance(error, TransportError) else (
         f"{type(error).__name__}: {error}")
-    email.handed_over_at = None
-    email.last_error = reason[:1000]
-    email.locked_by = None
-    if email.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
-        email.status = OutboxStatus.FAILED
+    outcome = {OutboxEmail.handed_over_at: None, OutboxEmail.last_error: reason[:1000]}
+    if attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+        outcome[OutboxEmail.status] = OutboxStatus.FAILED
     else:
-        email.status = OutboxStatus.PENDING
-        email.next_attempt_at = now + retry_delay(email.attempts, config)
-    db.session.commit()
-    log.warning("outbox email %s not delivered (attempt %s): %s", email_id, email.attempts,
-                reason)
+        outcome[OutboxEmail.status] = OutboxStatus.PENDING
+        outcome[OutboxEmail.next_attempt_at] = now + retry_delay(attempts, config)
+    if not _settle(email_id, worker_id, outcome):
+        log.info("outbox email %s not delivered (%s); left as it is: recalled, or taken "
+                 "back by another worker", email_id, reason)
+        return False
+    log.warning("outbox email %s not delivered (attempt %s): %s", email_id, attempts, reason)
+    return True
 
 
-def mark_sent(email):
-    email.status = OutboxStatus.SENT
-    email.sent_at = utcnow()
-    email.locked_by = None
-    email.last_error = None
-    db.session.commit()
+def mark_sent(email_id, worker_id, keep_content=False):
+    """The server has the email. If the lease ran out meanwhile, the worker that took
+    it back found it handed over and has marked it sent already."""
+    return _settle(email_id, worker_id, {
+        OutboxEmail.status: OutboxStatus.SENT, OutboxEmail.sent_at: utcnow(),
+        OutboxEmail.last_error: None, **({} if keep_content else REMOVED_CONTENT)})
 
 
 def deliver_due(worker_id=None, now=None, transport=None):
@@ -207,7 +250,7 @@ def deliver_due(worker_id=None, now=None, transport=None):
             return sent, failed
         tried.update(batch)
         for email_id in batch:
-            delivered = _deliver_one(email_id, transport, config, now)
+            delivered = _deliver_one(email_id, worker_id, transport, config, now)
             if delivered:
                 sent += 1
             elif delivered is False:

@@ -293,6 +293,27 @@ def test_status_of_a_message_nobody_has_opened(admin, client, make):
         assert "The status says Sent" not in row["text"]
 
 
+def test_status_shows_a_notification_cancelled_by_the_recall(app, people, admin, client,
+                                                           make):
+    message_id = make()
+    recall(app, people, message_id)
+    admin()
+    with app.app_context():
+        recalled_at = db.session.get(SecureMessage, message_id).recalled_at
+    rows = recipients(client.get(details_url(message_id, "status")).get_data(as_text=True))
+    for row in rows.values():
+        assert row["evidence"]["Notification"] == (
+            f"cancelled {local(recalled_at)}, never sent: the secure message was recalled")
+
+
+def test_status_says_nothing_of_a_cancel_for_a_notification_not_cancelled(admin, client,
+                                                                          make):
+    message_id = make()
+    admin()
+    rows = recipients(client.get(details_url(message_id, "status")).get_data(as_text=True))
+    assert all("Notification" not in row["evidence"] for row in rows.values())
+
+
 def test_status_of_a_read_message_with_its_evidence(app, admin, client, make):
     message_id = make()
     with app.app_context():

@@ -69,6 +69,15 @@ def test_the_registration_window_is_configurable(app, people):
     assert "more than 2 days ago" in page.get_data(as_text=True)
 
 
+def test_a_window_reaching_past_the_calendar_keeps_the_link_open(app, people):
+    # Configuration refuses such a window; changed while running, it must not be a 500.
+    app.config["REGISTRATION_LINK_DAYS"] = 10**10
+    sent = send_to(app, people, [CAROL])
+    page, posted = attempt(app, sent.token[CAROL])
+    assert page.status_code == 200 and posted.status_code == 302
+    assert registered(app, CAROL)["audit"] == ["Authentication - Registered"]
+
+
 def test_a_recalled_messages_link_no_longer_registers(app, people):
     sent = send_to(app, people, [CAROL])
     with app.app_context():

@@ -140,6 +140,23 @@ def test_one_address_guessing_one_account_is_limited_even_from_a_known_address(a
     assert sign_in(client_from(app, ADDRESS_C), BOB, DEMO_PASSWORD).status_code == 302
 
 
+def test_the_address_a_person_registered_from_is_known_to_their_account(app, tokens):
+    carol = client_from(app, ADDRESS_B)
+    path = f"/register/{tokens['carol@partner.example']}"
+    page = carol.get(path)
+    registered = carol.post(path, data={
+        "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+        "password": "carol-long-password-1", "confirm_password": "carol-long-password-1"})
+    assert registered.status_code == 302
+    app.config["SIGN_IN_LIMIT_PER_ACCOUNT"] = "5 per minute"
+    attacker = client_from(app, ADDRESS_A)
+    assert [sign_in(attacker, "carol@partner.example").status_code
+            for _ in range(6)] == [401] * 5 + [429]
+    # Carol, from where she registered, is not locked out by the guessing.
+    assert sign_in(client_from(app, ADDRESS_B), "carol@partner.example",
+                   "carol-long-password-1").status_code == 302
+
+
 def test_known_addresses_are_stored_as_keyed_hashes(app, people):
     assert sign_in(client_from(app, ADDRESS_B), BOB, DEMO_PASSWORD).status_code == 302
     assert sign_in(client_from(app, ADDRESS_B), BOB, DEMO_PASSWORD).status_code == 302

@@ -235,6 +235,10 @@ def test_a_forged_checkpoint_is_not_trusted(app, tmp_path):
      "line 2 has no valid chain position"),
     ('{"v": 1, "seq": 1, "hash": "%s", "at": "yesterday", "key_id": "", "mac": ""}' % ("a" * 64),
      "line 2 has no valid time"),
+    # Valid ISO times that have no UTC equivalent within the calendar.
+    *[(json.dumps({"v": 1, "seq": 1, "hash": "a" * 64, "at": at, "key_id": "k", "mac": "x"}),
+       "line 2 has no valid time")
+      for at in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00")],
 ])
 def test_a_file_that_is_not_checkpoints_is_refused_clearly(app, tmp_path, line, words):
     write_entries(2)

@@ -8,8 +8,9 @@ import config
 from portal import create_app
 
 MESSAGE_KEYS = "k1:" + "A" * 43 + "="
-# `SECRET_KEY=<value>` as README.md and docs/ show it to operators.
-DOCUMENTED_SECRET_KEY = re.compile(r"^\s*SECRET_KEY=(.+?)\s*$", re.MULTILINE)
+# `SECRET_KEY=<value>` and `AUDIT_HMAC_KEY=<value>` as README.md and docs/ show them.
+DOCUMENTED_SECRET_KEY = re.compile(r"^\s*(?:SECRET_KEY|AUDIT_HMAC_KEY)=(.+?)\s*$",
+                                   re.MULTILINE)
 
 
 @pytest.fixture
@@ -18,8 +19,9 @@ def production(monkeypatch):
     monkeypatch.setattr(config.ProductionConfig, "MESSAGE_KEYS", MESSAGE_KEYS)
     monkeypatch.setattr(config.ProductionConfig, "MESSAGE_KEY_ID", "k1")
 
-    def with_secret_key(value):
+    def with_secret_key(value, audit_key=None):
         monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", value)
+        monkeypatch.setattr(config.ProductionConfig, "AUDIT_HMAC_KEY", audit_key)
         return create_app("production", overrides={"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
     return with_secret_key
@@ -51,6 +53,18 @@ def test_bad_seed_settings_are_refused(key, value):
         create_app("test", overrides={key: value})
 
 
+@pytest.mark.parametrize("days", [0, -1, 3651, 1_000_000, "30"])
+def test_a_registration_window_outside_one_day_to_ten_years_is_refused(days):
+    with pytest.raises(config.ConfigError, match="REGISTRATION_LINK_DAYS must be a whole "
+                                                 "number of days from 1 to 3650"):
+        create_app("test", overrides={"REGISTRATION_LINK_DAYS": days})
+
+
+def test_a_registration_window_of_ten_years_is_taken():
+    app = create_app("test", overrides={"REGISTRATION_LINK_DAYS": 3650})
+    assert app.config["REGISTRATION_LINK_DAYS"] == 3650
+
+
 def test_without_portal_config_the_portal_starts_in_production(monkeypatch, production):
     monkeypatch.delenv("PORTAL_CONFIG", raising=False)
     monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", "x" * 64)
@@ -74,6 +88,7 @@ def documented_secret_keys():
 def test_the_documentation_shows_a_secret_key_example():
     # The next test is only as good as this list.
     assert "<python -c 'import secrets; print(secrets.token_hex(32))'>" in documented_secret_keys()
+    assert "<another such value>" in documented_secret_keys()  # AUDIT_HMAC_KEY's
 
 
 @pytest.mark.parametrize("value", [*documented_secret_keys(), "change-me", " Change-Me ",
@@ -87,6 +102,23 @@ def test_production_refuses_a_documented_example_secret_key(production, value):
 def test_production_refuses_a_secret_key_shorter_than_32_bytes(production, value):
     with pytest.raises(config.ConfigError, match="SECRET_KEY is shorter than 32 bytes"):
         production(value)
+
+
+@pytest.mark.parametrize("value", [*documented_secret_keys(), " Change-Me "])
+def test_production_refuses_a_documented_example_audit_key(production, value):
+    with pytest.raises(config.ConfigError, match="AUDIT_HMAC_KEY is an example value"):
+        production("x" * 64, audit_key=value)
+
+
+@pytest.mark.parametrize("value", ["x" * 31, "k"])
+def test_production_refuses_an_audit_key_shorter_than_32_bytes(production, value):
+    with pytest.raises(config.ConfigError, match="AUDIT_HMAC_KEY is shorter than 32 bytes"):
+        production("x" * 64, audit_key=value)
+
+
+def test_production_takes_an_audit_key_of_32_bytes_or_none(production):
+    assert production("x" * 64, audit_key="a" * 32).config["AUDIT_HMAC_KEY"] == "a" * 32
+    assert production("x" * 64).config["AUDIT_HMAC_KEY"] is None  # derived from SECRET_KEY
 
 
 def test_production_takes_a_secret_key_of_32_bytes(production):

@@ -13,10 +13,19 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.messaging.reading import record_view
 from portal.messaging.recall import admin_recall, sender_recall
-from portal.models import EmailKind, OutboxEmail, OutboxStatus, ViewChannel, utcnow
+from portal.models import (
+    AccessEvidence,
+    EmailKind,
+    EvidenceKind,
+    OutboxEmail,
+    OutboxStatus,
+    SecureMessage,
+    ViewChannel,
+    utcnow,
+)
 from portal.notifications import delivery
 from portal.notifications.delivery import claim, deliver_due
-from portal.notifications.transports import SmtpTransport
+from portal.notifications.transports import SmtpTransport, TransportError
 from portal.settings import current_settings
 from tests.support.factories import TEST_REQUEST, account_mode, send
 
@@ -79,7 +88,7 @@ def test_an_email_already_handed_over_is_not_contradicted_by_a_recall(
     alice = people["alice@example.com"]
     message, _ = send(alice, ["carol@partner.example"])
 
-    def crash(email):
+    def crash(*_, **__):
         raise KeyboardInterrupt  # the worker dies after the server took the data
 
     monkeypatch.setattr(delivery, "mark_sent", crash)
@@ -102,7 +111,7 @@ def test_a_claimed_email_whose_message_was_recalled_is_cancelled_not_sent(people
     [email_id] = claim("worker-1", 10)
     sender_recall(alice, message.id, request_info=TEST_REQUEST)
     config = current_app.config
-    assert delivery._deliver_one(email_id, SmtpTransport(config), config) is None
+    assert delivery._deliver_one(email_id, "worker-1", SmtpTransport(config), config) is None
     assert smtp_server.messages == []
     assert emails()[0].status is OutboxStatus.CANCELLED
 
@@ -129,3 +138,66 @@ def test_a_read_receipt_for_a_recalled_message_still_reaches_its_sender(people, 
     [receipt] = emails(EmailKind.READ_RECEIPT)
     assert receipt.status is OutboxStatus.SENT
     assert smtp_server.messages[-1]["To"] == "alice@example.com"
+
+
+def test_a_recall_while_the_send_fails_is_not_undone_by_the_retry(people, smtp_server,
+                                                                   monkeypatch):
+    alice = people["alice@example.com"]
+    message, _ = send(alice, ["carol@partner.example"])
+
+    def recall_then_refuse(self, email, before_final_step):
+        # The sender recalls while the worker talks to the server, which then refuses.
+        sender_recall(alice, message.id, request_info=TEST_REQUEST)
+        raise TransportError("RCPT TO refused: 451 try later")
+
+    monkeypatch.setattr(SmtpTransport, "deliver", recall_then_refuse)
+    assert deliver_due() == (0, 0)
+    monkeypatch.undo()
+    [email] = emails()
+    assert email.status is OutboxStatus.CANCELLED
+    assert email.last_error == "Not sent: the secure message was recalled."
+    assert email.content_removed
+    assert deliver_due(now=utcnow() + timedelta(hours=1)) == (0, 0)
+    assert smtp_server.messages == []
+
+
+def cancel_evidence():
+    db.session.expire_all()
+    return db.session.scalars(select(AccessEvidence).where(
+        AccessEvidence.kind == EvidenceKind.NOTIFICATION_CANCELLED)
+        .order_by(AccessEvidence.delivery_id)).all()
+
+
+def test_a_recall_records_that_each_waiting_notification_was_cancelled(people, smtp_server):
+    alice = people["alice@example.com"]
+    ids = [send(alice, ["carol@partner.example", "bob@partner.example"],
+                subject=f"Batch {n}")[0].id for n in range(3)]
+    _kept, _ = send(alice, ["bob@partner.example"], subject="Not recalled")
+    admin_recall(people["full.admin@example.com"], ids, edition=current_settings().edition,
+                 request_info=TEST_REQUEST)
+    recalled = db.session.scalars(select(SecureMessage).where(SecureMessage.id.in_(ids))).all()
+    deliveries = sorted(d.id for m in recalled for d in m.deliveries)
+    evidence = cancel_evidence()
+    assert [e.delivery_id for e in evidence] == deliveries
+    assert {e.details["reason"] for e in evidence} == {"recalled"}
+    assert {e.occurred_at for e in evidence} == {recalled[0].recalled_at}
+    # The notification-sent evidence written when it was queued stays; this one follows it.
+    assert deliver_due() == (1, 0)
+    assert len(cancel_evidence()) == 6
+
+
+def test_a_recall_after_the_notification_went_out_records_no_cancel(people, smtp_server):
+    alice = people["alice@example.com"]
+    message, _ = send(alice, ["carol@partner.example"])
+    assert deliver_due() == (1, 0)
+    sender_recall(alice, message.id, request_info=TEST_REQUEST)
+    assert cancel_evidence() == []
+
+
+def test_an_expiry_cancel_by_the_worker_is_recorded_as_evidence(people, smtp_server):
+    alice = people["alice@example.com"]
+    message, _ = send(alice, ["carol@partner.example"], expires_in=timedelta(hours=1))
+    assert deliver_due(now=utcnow() + timedelta(hours=2)) == (0, 0)
+    [evidence] = cancel_evidence()
+    assert evidence.delivery_id == message.deliveries[0].id
+    assert evidence.details == {"reason": "expired"}

@@ -10,7 +10,14 @@ from sqlalchemy import select, text
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import EmailKind, OutboxEmail, OutboxStatus, utcnow
+from portal.models import (
+    AccessEvidence,
+    EmailKind,
+    EvidenceKind,
+    OutboxEmail,
+    OutboxStatus,
+    utcnow,
+)
 from portal.notifications.delivery import deliver_due
 from portal.notifications.transports import DevMailboxTransport
 from tests.support.factories import send
@@ -114,3 +121,35 @@ def test_key_rotation_moves_waiting_emails_to_the_new_key(app, people):
     db.session.expire_all()
     email = db.session.scalar(select(OutboxEmail))
     assert email.content_key_id == "k2" and token in email.text_body
+
+
+def test_an_unreadable_email_does_not_stop_key_rotation(app, people):
+    from portal.messaging.re_encryption import re_encrypt_bodies
+    from tests.unit.test_body_encryption import new_key, use_keys
+
+    old, new = new_key(), new_key()
+    use_keys(app, "k1", k1=old)
+    alice = people["alice@example.com"]
+    send(alice, ["carol@partner.example"])
+    _message, tokens = send(alice, ["bob@partner.example"])
+    [token] = tokens.values()
+    # Readdressed in the database: its content no longer authenticates.
+    db.session.execute(text("UPDATE outbox_emails SET to_address = 'mallory@evil.example' "
+                            "WHERE to_address = 'carol@partner.example'"))
+    db.session.commit()
+    use_keys(app, "k2", k1=old, k2=new)
+    result = app.test_cli_runner().invoke(args=["messages", "re-encrypt"])
+    assert result.exit_code == 0, result.output
+    [poisoned, readable] = db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id))
+    assert f"Cancelled outbox email(s) {poisoned.id}: their content failed authentication" \
+        in result.output
+    assert poisoned.status is OutboxStatus.CANCELLED and poisoned.content_removed
+    assert poisoned.last_error == "Not sent: its content failed authentication."
+    assert readable.status is OutboxStatus.PENDING and readable.content_key_id == "k2"
+    [cancelled] = db.session.scalars(select(AccessEvidence).where(
+        AccessEvidence.kind == EvidenceKind.NOTIFICATION_CANCELLED))
+    assert cancelled.delivery_id == poisoned.delivery_id
+    assert cancelled.details == {"reason": "content failed authentication"}
+    use_keys(app, "k2", k2=new)  # k1 can go: nothing needs it any more
+    assert token in readable.text_body
+    assert re_encrypt_bodies().keys_in_use == ["k2"]

@@ -4,13 +4,14 @@ from datetime import timedelta
 
 import pytest
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import OutboxEmail, OutboxStatus, utcnow
 from portal.notifications import delivery
 from portal.notifications.delivery import deliver_due, release_abandoned
-from portal.notifications.transports import SmtpTransport
+from portal.notifications.outbox import REMOVED_CONTENT
+from portal.notifications.transports import SmtpTransport, TransportError
 from tests.support.factories import send
 from tests.support.smtp import SmtpSink, free_port
 
@@ -89,7 +90,7 @@ class WorkerCrash(BaseException):
 def test_a_crash_after_handing_over_does_not_send_again(people, smtp_server, monkeypatch):
     two_emails(people)
 
-    def crash(email):
+    def crash(*_, **__):
         raise WorkerCrash()
 
     monkeypatch.setattr(delivery, "mark_sent", crash)
@@ -174,3 +175,77 @@ def test_the_worker_command_refuses_to_run_with_nowhere_to_send(app):
     result = app.test_cli_runner().invoke(args=["outbox", "work", "--once"])
     assert result.exit_code != 0
     assert "MAIL_SERVER is not set" in result.output
+
+
+def test_a_worker_whose_lease_ran_out_can_neither_hand_over_nor_spoil_the_email(app, people):
+    """The slow first worker's hand-over comes after a second worker took the email
+    back; then its data is refused. The second worker's delivery is the one that counts:
+    the email is not cancelled, not put back without its link, and goes out once."""
+    message, tokens = send(people["alice@example.com"], ["carol@partner.example"])
+    link = f"http://portal.test/m/{tokens[message.deliveries[0].id]}"
+    db.session.remove()
+    taken_back = utcnow() + timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 60)
+    first_holds, second_holds, first_tried, second_done = (threading.Event() for _ in range(4))
+    delivered, errors = [], []
+
+    class SlowFirstWorker:
+        name = "slow"
+
+        def deliver(self, email, before_final_step):
+            first_holds.set()
+            second_holds.wait(20)
+            try:
+                before_final_step()  # its lease ran out a while ago
+            finally:
+                first_tried.set()
+                second_done.wait(20)
+            raise TransportError("DATA refused: 451 4.3.0 try again later")
+
+    class Capture:
+        name = "capture"
+
+        def deliver(self, email, before_final_step):
+            second_holds.set()
+            first_tried.wait(20)
+            before_final_step()
+            delivered.append((email.to_address, email.text_body))
+
+    def work(worker_id, now, transport, wait_for=None, then=None):
+        try:
+            if wait_for:
+                wait_for.wait(20)
+            with app.app_context():
+                deliver_due(worker_id, now=now, transport=transport)
+                db.session.remove()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            if then:
+                then.set()
+
+    threads = [threading.Thread(target=work, args=("worker-1", None, SlowFirstWorker())),
+               threading.Thread(target=work, args=("worker-2", taken_back, Capture(),
+                                                   first_holds, second_done))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    deliver_due("worker-3", now=taken_back + timedelta(days=1), transport=Capture())
+    assert len(delivered) == 1
+    to, text = delivered[0]
+    assert to == "carol@partner.example" and link in text
+    [email] = outbox()
+    assert email.status is OutboxStatus.SENT and email.content_removed
+
+
+def test_an_email_whose_content_was_removed_is_never_sent_empty(people, smtp_server):
+    send(people["alice@example.com"], ["carol@partner.example"])
+    # What an overwritten cancel used to leave: waiting, without its text and link.
+    db.session.execute(update(OutboxEmail).values(REMOVED_CONTENT))
+    db.session.commit()
+    assert deliver_due() == (0, 1)
+    assert smtp_server.messages == []
+    [email] = outbox()
+    assert email.status is OutboxStatus.FAILED
+    assert email.last_error == "Not sent: its content had been removed."
