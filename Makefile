@@ -44,13 +44,17 @@ PYTEST := $(BIN)/python -m pytest
 WORKERS ?= 2
 
 test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(PYTEST) -n $(WORKERS) tests/docs tests/unit tests/http
 	$(PYTEST) -n $(WORKERS) tests/robustness
 	$(PYTEST) -n $(WORKERS) tests/browser
 	$(PYTEST) tests/processes
 
-# The inner loop: unit and HTTP rings on SQLite.
+# The inner loop: lint, layers, unit and HTTP rings on SQLite (under a minute and a half).
 check: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	PORTAL_TEST_DATABASES=sqlite $(PYTEST) -n $(WORKERS) -q tests/docs tests/unit tests/http
 
 # Admin console at scale (about 10 minutes): prints the figures the README quotes.
