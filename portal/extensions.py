@@ -14,7 +14,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+# Objects stay loaded after a commit: a request commits its evidence and then renders
+# what it already holds, without reading every row again. A use case that changes
+# rows behind the session's back (set-based UPDATEs) re-reads what it shows.
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION),
+                session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 

@@ -30,25 +30,30 @@ def _recall_offer():
     return True, None
 
 
-def _search_context(details=None, tab="message"):
-    criteria = SearchCriteria.from_args(request.args)
-    results = None
-    if not criteria.errors:
-        results = search_messages(criteria, current_user.time_zone,
-                                  current_app.config["PAGE_SIZE"])
+def _search_context(criteria, details=None, tab="message"):
     can_recall, recall_note = _recall_offer()
-    return {"criteria": criteria, "results": results, "ranges": RANGES, "statuses": STATUSES,
+    return {"criteria": criteria, "ranges": RANGES, "statuses": STATUSES,
             "can_recall": can_recall, "recall_note": recall_note, "details": details,
             "tab": tab, "now": utcnow(), "channel_labels": CHANNEL_LABELS}
 
 
-def _respond(context, blocks):
-    return page_or_block(PAGE, blocks, context, status=400 if context["criteria"].errors else 200)
+def _results(criteria):
+    if criteria.errors:
+        return {"results": None}
+    return {"results": search_messages(criteria, current_user.time_zone,
+                                       current_app.config["PAGE_SIZE"])}
+
+
+def _respond(criteria, context, blocks, page_context=None):
+    return page_or_block(PAGE, blocks, context, status=400 if criteria.errors else 200,
+                         page_context=page_context)
 
 
 @bp.get("/secure-messaging")
 def secure_messaging():
-    return _respond(_search_context(), {"search-results": "results"})
+    criteria = SearchCriteria.from_args(request.args)
+    return _respond(criteria, {**_search_context(criteria), **_results(criteria)},
+                    {"search-results": "results"})
 
 
 @bp.get("/secure-messaging/messages/<int:message_id>")
@@ -58,7 +63,10 @@ def message_details_panel(message_id):
     logons = portal_logons([d.recipient_id for d in message.deliveries], message.sent_at, until)
     tab = "status" if request.args.get("tab") == "status" else "message"
     details = {"message": message, "recipients": summarise(message, logons)}
-    return _respond(_search_context(details, tab), {"details-panel": "details"})
+    criteria = SearchCriteria.from_args(request.args)
+    # The panel alone never shows the results: only the whole page searches.
+    return _respond(criteria, _search_context(criteria, details, tab), {"details-panel": "details"},
+                    page_context=lambda: _results(criteria))
 
 
 def _selected_ids(values):

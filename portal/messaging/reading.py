@@ -19,9 +19,13 @@ from ..models import (
     ViewChannel,
     utcnow,
 )
-from ..models.sql import lock_rows
+from ..models.sql import lock_and_refresh
 from ..notifications.outbox import queue_read_receipt
 from .tokens import link_token_hash
+
+# What decides whether a message may still be shown, and what the recall notice says.
+STATUS_COLUMNS = ("recalled_at", "expires_at", "recall_source", "recall_reason",
+                  "recalled_by_id")
 
 
 def counts_as_read(mode, channel):
@@ -60,10 +64,9 @@ def open_message(recipient, delivery, channel, *, read_status_mode, request_info
     """
     if delivery.recipient_id != recipient.id:
         raise PermissionError("a view counts only for the delivery's own recipient")
-    lock_rows(SecureMessage, [delivery.message_id])
-    now = now or utcnow()
-    message = db.session.scalar(select(SecureMessage).where(
-        SecureMessage.id == delivery.message_id).execution_options(populate_existing=True))
+    message = delivery.message
+    lock_and_refresh(message, STATUS_COLUMNS)
+    now = now or utcnow()  # read after the lock: a recall that committed first is seen
     status = message.status_at(now)
     if status is not MessageStatus.SENT:
         db.session.add(AccessEvidence(

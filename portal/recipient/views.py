@@ -19,16 +19,19 @@ from .forms import RespondForm
 INBOX = "recipient/inbox.html"
 
 
+def _inbox_list(page):
+    return {"deliveries": inbox_of(current_user, page, current_app.config["PAGE_SIZE"])}
+
+
 def _inbox_context(page, selected=None, access=None):
-    deliveries = inbox_of(current_user, page, current_app.config["PAGE_SIZE"])
-    return {"deliveries": deliveries, "selected": selected, "access": access,
-            "unread": unread_count(current_user), "now": utcnow(), "page": page}
+    return {"selected": selected, "access": access, "unread": unread_count(current_user),
+            "now": utcnow(), "page": page}
 
 
 @bp.get("/inbox")
 def inbox():
     page = page_number(request.args)
-    return render_template(INBOX, **_inbox_context(page))
+    return render_template(INBOX, **_inbox_context(page), **_inbox_list(page))
 
 
 @bp.get("/inbox/<int:delivery_id>")
@@ -41,7 +44,7 @@ def inbox_message(delivery_id):
     page = page_number(request.args)
     context = _inbox_context(page, selected=delivery, access=access)
     return page_or_block(INBOX, {"reading-pane": ("reading_pane", "oob_updates")}, context,
-                         fragment_context={"oob": True})
+                         fragment_context={"oob": True}, page_context=lambda: _inbox_list(page))
 
 
 @bp.route("/m/<token>", methods=["GET", "HEAD"])

@@ -14,7 +14,7 @@ def is_htmx_request():
 
 
 def page_or_block(template, blocks, context, status=200, *, fragment_status=200,
-                  fragment_context=None):
+                  fragment_context=None, page_context=None):
     """The whole page, or the blocks htmx asked for by the element it targets.
 
     `blocks` maps an element id (HX-Target) to the template block that fills it,
@@ -22,7 +22,8 @@ def page_or_block(template, blocks, context, status=200, *, fragment_status=200,
     request. A boosted request or any other target gets the page. A fragment
     answers `fragment_status` (200 by default: htmx swaps no 4xx answer, so a form
     shown again with its errors must come as 200) and gets `fragment_context` on
-    top of `context`. Vary tells caches apart.
+    top of `context`; `page_context()` is called for the whole page only, so a
+    fragment never builds what it does not show. Vary tells caches apart.
     """
     target = request.headers.get("HX-Target") if is_htmx_request() else None
     names = blocks.get(target, blocks.get("*")) if is_htmx_request() else None
@@ -31,6 +32,7 @@ def page_or_block(template, blocks, context, status=200, *, fragment_status=200,
         html = render_blocks(template, names, **context, **(fragment_context or {}))
         response = current_app.make_response((html, fragment_status))
     else:
-        response = current_app.make_response((render_template(template, **context), status))
+        page = {**context, **(page_context() if page_context else {})}
+        response = current_app.make_response((render_template(template, **page), status))
     response.vary.add("HX-Request")
     return response
