@@ -137,3 +137,20 @@ def test_demo_data_is_refused_in_production(production):
         result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 1
     assert "flask demo load does not run with the production configuration" in result.output
+
+
+def test_every_sqlite_connection_uses_the_write_ahead_log_and_waits_for_the_lock(tmp_path):
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    app = create_app("test", overrides={
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'portal.sqlite3'}"})
+    with app.app_context():
+        with db.engine.connect() as first, db.engine.connect() as second:
+            for connection in (first, second):
+                assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+                assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+                assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+            assert (tmp_path / "portal.sqlite3-wal").exists()
+        db.engine.dispose()
