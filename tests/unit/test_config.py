@@ -154,3 +154,16 @@ def test_every_sqlite_connection_uses_the_write_ahead_log_and_waits_for_the_lock
                 assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
             assert (tmp_path / "portal.sqlite3-wal").exists()
         db.engine.dispose()
+
+
+def test_gunicorn_recycles_no_worker_unless_told_to(monkeypatch):
+    import runpy
+
+    conf = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+    monkeypatch.delenv("GUNICORN_MAX_REQUESTS", raising=False)
+    settings = runpy.run_path(str(conf))
+    assert (settings["max_requests"], settings["max_requests_jitter"]) == (0, 0)
+    assert settings.get("preload_app", False) is False
+    monkeypatch.setenv("GUNICORN_MAX_REQUESTS", "5000")
+    settings = runpy.run_path(str(conf))
+    assert (settings["max_requests"], settings["max_requests_jitter"]) == (5000, 500)
