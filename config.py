@@ -63,7 +63,9 @@ class Config:
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'portal.sqlite3'}"
     )
     # hide_parameters: statement values (bodies, tokens) never reach SQL logs or error text.
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True, "hide_parameters": True}
+    # No pool_pre_ping: it costs a round trip per request; portal/models/connections.py
+    # drops a connection PostgreSQL has closed without one.
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"hide_parameters": True}
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None

@@ -45,7 +45,10 @@ def create_app(config=None, overrides=None):
     from .web.csrf import csrf
 
     db.init_app(app)
-    _tune_sqlite(app, db)
+    with app.app_context():
+        from .models.connections import tune
+
+        tune(db.engine)  # SQLite's journal; PostgreSQL's dropped connections
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -106,38 +109,12 @@ def _tune_postgresql(app):
         connect_args = dict(options.get("connect_args", {}))
         connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
         options["connect_args"] = connect_args
+        # No pool_pre_ping (a round trip per request): models/connections.py drops a
+        # connection the server has closed at checkout, without one.
+        from .models.connections import POSTGRESQL_POOL_RECYCLE_SECONDS
+
+        options.setdefault("pool_recycle", POSTGRESQL_POOL_RECYCLE_SECONDS)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-
-
-# Every SQLite connection: write-ahead log, so readers never wait for a writer and
-# a commit appends to the log instead of syncing the database file twice;
-# synchronous=NORMAL, so a commit no longer waits for an fsync (the log is synced
-# at each checkpoint: a power cut can lose the last commits, never corrupt the
-# file; docs/production.md); and a writer waits up to SQLITE_BUSY_TIMEOUT_MS for
-# the write lock instead of failing at once. In WAL mode a transaction that has
-# read and then writes after another's commit fails at once (SQLITE_BUSY_SNAPSHOT,
-# no waiting), but none here does: pysqlite begins a transaction only at its first
-# INSERT, UPDATE or DELETE (the reads before it run on their own), so every write
-# transaction takes the lock with its first statement and waits for it; where
-# order matters that statement is lock_rows (models/sql.py). No savepoints.
-SQLITE_BUSY_TIMEOUT_MS = 5000
-
-
-def _tune_sqlite(app, db):
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
-        return
-
-    from sqlalchemy import event
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
 
 
 def _prepare_sqlite_folder(app):
