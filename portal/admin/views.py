@@ -12,6 +12,7 @@ from ..settings import current_settings
 from ..web.htmx import page_or_block
 from ..web.request_info import current_request_info
 from ..web.row_ids import parse_row_id
+from ..web.urls import row_url
 from . import bp
 from .forms import AdminRecallForm
 
@@ -33,6 +34,8 @@ def _recall_offer():
 def _search_context(criteria, details=None, tab="message"):
     can_recall, recall_note = _recall_offer()
     return {"criteria": criteria, "ranges": RANGES, "statuses": STATUSES,
+            "details_url_for": row_url("admin.message_details_panel", "message_id",
+                                       **criteria.as_args()),
             "can_recall": can_recall, "recall_note": recall_note, "details": details,
             "tab": tab, "now": utcnow(), "channel_labels": CHANNEL_LABELS}
 

@@ -111,13 +111,28 @@ def record_view(recipient, delivery, channel, *, read_status_mode, request_info,
     return delivery
 
 
-def record_link_opened(delivery, *, signed_in, request_info, suspected_scanner=False,
-                       details=None, now=None):
-    """The notification link was opened. Evidence only: opening is not reading. Commits."""
+def _link_opened(delivery, *, signed_in, request_info, suspected_scanner, details, now):
     db.session.add(AccessEvidence(
         delivery=delivery, user_id=delivery.recipient_id if signed_in else None,
         kind=EvidenceKind.LINK_OPENED, occurred_at=now or utcnow(), signed_in=signed_in,
         ip=request_info.ip, user_agent=request_info.user_agent,
         suspected_scanner=suspected_scanner, details=details or {},
     ))
+
+
+def record_link_opened(delivery, *, signed_in, request_info, suspected_scanner=False,
+                       details=None, now=None):
+    """The notification link was opened. Evidence only: opening is not reading. Commits."""
+    _link_opened(delivery, signed_in=signed_in, request_info=request_info,
+                 suspected_scanner=suspected_scanner, details=details, now=now)
     db.session.commit()
+
+
+def open_message_from_link(recipient, delivery, *, read_status_mode, request_info,
+                           suspected_scanner=False, now=None):
+    """The signed-in recipient opens their notification link: the link's opening and
+    the view (or the refusal) are recorded in one transaction. Returns a MessageAccess."""
+    _link_opened(delivery, signed_in=True, request_info=request_info,
+                 suspected_scanner=suspected_scanner, details=None, now=now)
+    return open_message(recipient, delivery, ViewChannel.DIRECT_LINK,
+                        read_status_mode=read_status_mode, request_info=request_info, now=now)

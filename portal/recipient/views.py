@@ -4,7 +4,7 @@ from flask_login import current_user
 from ..core.pagination import page_number
 from ..messaging.link_scanners import is_prefetch, looks_automated
 from ..messaging.queries import delivery_of, inbox_of, unread_count
-from ..messaging.reading import open_message, record_link_opened
+from ..messaging.reading import open_message, open_message_from_link, record_link_opened
 from ..messaging.responding import ResponseRefused, check_permitted, respond
 from ..messaging.sending import DraftError
 from ..models import ViewChannel, utcnow
@@ -13,6 +13,7 @@ from ..web.htmx import page_or_block
 from ..web.links import LinkNotValid, delivery_named_by
 from ..web.request_info import current_request_info
 from ..web.throttling import link_opens_per_ip
+from ..web.urls import row_url
 from . import bp
 from .forms import RespondForm
 
@@ -25,7 +26,9 @@ def _inbox_list(page):
 
 def _inbox_context(page, selected=None, access=None):
     return {"selected": selected, "access": access, "unread": unread_count(current_user),
-            "now": utcnow(), "page": page}
+            "now": utcnow(), "page": page,
+            "message_url_for": row_url("recipient.inbox_message", "delivery_id",
+                                       page=page if page != 1 else None)}
 
 
 @bp.get("/inbox")
@@ -58,22 +61,24 @@ def open_link(token):
                                 signed_in=current_user.is_authenticated,
                                 user_agent=info.user_agent,
                                 since_sent=utcnow() - delivery.message.sent_at)
+    fetched_ahead = request.method == "HEAD" or is_prefetch(request.headers)
+    if is_recipient and not fetched_ahead:
+        access = open_message_from_link(current_user, delivery,
+                                        read_status_mode=current_settings().read_status_mode,
+                                        request_info=info, suspected_scanner=automated)
+        return render_template("recipient/viewer.html", access=access, delivery=delivery,
+                               now=utcnow()), 200 if access.shown else 410
     details = {"signed_in_as_another_account": True} if (
         current_user.is_authenticated and not is_recipient) else {}
     record_link_opened(delivery, signed_in=is_recipient, request_info=info,
                        suspected_scanner=automated, details=details)
-    if request.method == "HEAD" or is_prefetch(request.headers):
+    if fetched_ahead:
         return "", 204  # a fetch ahead of time never shows the message
     if not current_user.is_authenticated:
         if not delivery.recipient.is_registered:
             return redirect(url_for("auth.register", token=token))
         return redirect(url_for("auth.sign_in_page", next=request.path))
-    if not is_recipient:
-        raise LinkNotValid()
-    access = open_message(current_user, delivery, ViewChannel.DIRECT_LINK,
-                          read_status_mode=current_settings().read_status_mode, request_info=info)
-    return render_template("recipient/viewer.html", access=access, delivery=delivery,
-                           now=utcnow()), 200 if access.shown else 410
+    raise LinkNotValid()  # someone else's link
 
 
 @bp.route("/inbox/<int:delivery_id>/<any(reply, 'reply-all', forward):action>",

@@ -10,6 +10,7 @@ from ..messaging.sending import DraftError, MessageDraft, send_message
 from ..models import utcnow
 from ..settings import current_settings
 from ..web.request_info import current_request_info
+from ..web.urls import row_url
 from . import bp
 from .forms import ComposeForm, RecallForm
 
@@ -21,7 +22,8 @@ FORM_FIELD_FOR = {"expires_at": "expiry_date"}
 def sent_messages():
     page = page_number(request.args)
     results = messages_sent_by(current_user, page, current_app.config["PAGE_SIZE"])
-    return render_template("sender/sent.html", results=results)
+    return render_template("sender/sent.html", results=results,
+                           sent_message_url=row_url("sender.sent_message", "message_id"))
 
 
 @bp.route("/compose", methods=["GET", "POST"])

@@ -165,7 +165,7 @@ def test_an_error_in_a_view_is_logged_without_its_values(app, planted, log_lines
         except KeyError as error:
             raise RuntimeError(f"could not show {values}") from error
 
-    monkeypatch.setattr("portal.recipient.views.open_message", broken)
+    monkeypatch.setattr("portal.recipient.views.open_message_from_link", broken)
     response = people["bob"].get(f"/m/{people['bob_token']}")
     assert response.status_code == 500
     lines = log_lines()
@@ -198,7 +198,7 @@ def test_an_error_in_the_error_handler_is_logged_without_its_values(app, planted
         return render_error(*args, **kwargs)
 
     render_error = errors.render_error
-    monkeypatch.setattr("portal.recipient.views.open_message", broken)
+    monkeypatch.setattr("portal.recipient.views.open_message_from_link", broken)
     monkeypatch.setattr(errors, "render_error", error_page_failing_once)
     response = people["bob"].get(f"/m/{people['bob_token']}")
     assert response.status_code == 500
