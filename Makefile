@@ -7,7 +7,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 export FLASK_APP := portal
 
-.PHONY: run test check install browser migrate demo benchmark throughput wrk fuzz clean
+.PHONY: run test check install browser migrate demo benchmark benchmark-readers throughput wrk fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ check: install
 # Admin console at scale (about 10 minutes): prints the figures the README quotes.
 benchmark: install
 	$(BIN)/python benchmarks/admin_scale.py
+
+# Readers at a million messages with real encrypted bodies (about 15 minutes): Inbox,
+# reading pane and Sent beside raw SQL, and the plan of every query they run.
+benchmark-readers: install
+	$(BIN)/python benchmarks/reader_scale.py
 
 # The generated-input suite at 10,000 cases per database, random seeds (about 6 minutes).
 fuzz: install

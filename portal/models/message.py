@@ -48,7 +48,8 @@ class SecureMessage(db.Model):
     __tablename__ = "secure_messages"
     __table_args__ = (
         db.Index("ix_secure_messages_sent_at", "sent_at"),
-        db.Index("ix_secure_messages_sender_sent_at", "sender_id", "sent_at"),
+        # Sent: a sender's messages newest first, ties by id, read in order (0011).
+        db.Index("ix_secure_messages_sender_sent_at_id", "sender_id", "sent_at", "id"),
         # Subject search is a partial match within a time range: this index
         # holds both, so the search reads the index and not the table.
         db.Index("ix_secure_messages_sent_at_subject", "sent_at", "subject"),
@@ -127,7 +128,9 @@ class Delivery(db.Model):
     __tablename__ = "deliveries"
     __table_args__ = (
         db.UniqueConstraint("message_id", "recipient_id", name="uq_deliveries_message_recipient"),
-        db.Index("ix_deliveries_recipient_message", "recipient_id", "message_id"),
+        # A recipient's Inbox page, total and unread count read this index alone (0011).
+        db.Index("ix_deliveries_recipient_message_status", "recipient_id", "message_id",
+                 "recipient_status", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

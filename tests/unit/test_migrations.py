@@ -34,10 +34,10 @@ def test_admin_search_columns_are_indexed(backend):
     inspector = inspect(db.engine)
     indexed = {tuple(ix["column_names"]) for ix in inspector.get_indexes("secure_messages")}
     assert ("sent_at",) in indexed
-    assert ("sender_id", "sent_at") in indexed
+    assert ("sender_id", "sent_at", "id") in indexed
     assert ("sent_at", "subject") in indexed
     delivery_indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("deliveries")}
-    assert ("recipient_id", "message_id") in delivery_indexes
+    assert ("recipient_id", "message_id", "recipient_status", "id") in delivery_indexes
 
 
 def test_entries_from_before_the_chain_are_chained_by_the_migration(databases, backend):
