@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/admin_scale.py --messages 100000 --databases sqlite
 
 Builds a database of N messages (3 deliveries and 3 evidence rows each) spread
-over the last 365 days, then prints, for each search, the median and p95 of
+over the last 365 days (the data build is shared with reader_scale.py, which
+measures the readers' screens on it), then prints, for each search, the median and p95 of
 the server time (a signed-in administrator's request through the whole app)
 beside the same page fetched with raw SQL, and their ratio. Then bulk recall
 of 1,000 / 10,000 / 100,000 messages, each in one transaction.
@@ -33,9 +34,22 @@ from portal.extensions import db  # noqa: E402
 from portal.identity.passwords import hash_password  # noqa: E402
 from portal.messaging.recall import recall_messages  # noqa: E402
 from portal.models import RecallSource, User, utcnow  # noqa: E402
+from portal.models.body_encryption import key_ring  # noqa: E402
+from tests.support.factories import csrf_token_from  # noqa: E402
 
 SENDERS = 20
 RECIPIENTS = 100_000
+ADMIN_ID = SENDERS + 1
+FIRST_RECIPIENT = SENDERS + 2
+# Two people whose lists reader_scale.py measures: a recipient with 1,000 messages
+# in the Inbox and a sender with 10,000 sent (whatever the number of messages).
+READER_ID = FIRST_RECIPIENT + RECIPIENTS
+READER_EMAIL = "reader@client.example"
+READER_MESSAGES = 1_000
+HEAVY_SENDER_ID = READER_ID + 1
+HEAVY_SENDER_EMAIL = "heavy.sender@example.com"
+HEAVY_SENDER_MESSAGES = 10_000
+PASSWORD = "portal-demo-password"
 DAYS = 365
 PHRASES = ["Quarterly statement", "Signed contract", "Payroll changes", "Medical report",
            "Bank details update", "Board pack", "Tender response", "Passport copy",
@@ -49,8 +63,47 @@ def phrase_sql(dialect):
     return f"CASE (n % {len(PHRASES)}) {cases} END"
 
 
-def generate(conn, dialect, count, now):
-    """Fill the tables inside the database engine (no row crosses into Python)."""
+def body_plaintexts():
+    """A few dozen bodies of 200 to 2,000 characters, as people write them."""
+    sentence = ("Please find the {} attached; confirm the figures before Friday so that "
+                "the board pack can go out on time. ")
+    texts = []
+    for i in range(48):
+        length = 200 + (i * 397) % 1800
+        paragraph = "".join(sentence.format(PHRASES[(i + j) % len(PHRASES)].lower())
+                            for j in range(length // 80 + 1))
+        texts.append(f"Dear client,\n\n{paragraph[:length]}\n\nKind regards")
+    return texts
+
+
+def load_bodies(conn, dialect, count, encrypt):
+    """Each message's body sealed through the portal's body encryption (its own nonce),
+    into a temporary table `bench_bodies (n, body)` that the message INSERT reads."""
+    texts = body_plaintexts()
+    conn.execute(text("CREATE TEMPORARY TABLE bench_bodies (n INTEGER PRIMARY KEY, "
+                      "body TEXT NOT NULL)"))
+    if dialect == "postgresql":
+        cursor = conn.connection.dbapi_connection.cursor()
+        with cursor.copy("COPY bench_bodies (n, body) FROM STDIN") as copy:
+            for n in range(1, count + 1):
+                copy.write_row((n, encrypt(texts[n % len(texts)])[1]))
+        cursor.close()
+    else:
+        batch = 50_000
+        for first in range(1, count + 1, batch):
+            conn.exec_driver_sql(
+                "INSERT INTO bench_bodies (n, body) VALUES (?, ?)",
+                [(n, encrypt(texts[n % len(texts)])[1])
+                 for n in range(first, min(first + batch, count + 1))])
+
+
+def generate(conn, dialect, count, now, encrypt=None):
+    """Fill the tables inside the database engine.
+
+    Without `encrypt` no row crosses into Python and bodies are placeholders
+    (no admin screen reads a body); with it (the portal's `key_ring().encrypt`)
+    every message gets a real sealed body, loaded in bulk (COPY on PostgreSQL).
+    """
     start = now - timedelta(days=DAYS)
     span = DAYS * 86400
     conn.execute(text("INSERT INTO account_settings (id, edition, read_status_mode, time_zone, "
@@ -59,7 +112,7 @@ def generate(conn, dialect, count, now):
                       "default_allow_print, default_read_receipt, updated_at) VALUES "
                       "(1, 'Full', 'content_viewed', 'UTC', 'example.com', 30, true, true, "
                       "false, false, true, false, :now)"), {"now": now})
-    pw = hash_password("portal-demo-password")
+    pw = hash_password(PASSWORD)
     if dialect == "sqlite":
         seq = "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {})"
         ts = ("strftime('%Y-%m-%d %H:%M:%S', {epoch} + ({expr}), 'unixepoch') || '.000000'")
@@ -81,13 +134,27 @@ def generate(conn, dialect, count, now):
         " :pw FROM seq"), {"pw": pw})
     conn.execute(text(
         f"INSERT INTO users (id, email, is_internal, admin_role, time_zone, created_at, "
-        f"password_hash) VALUES ({SENDERS + 1}, 'bench.admin@example.com', {true}, 'full', "
+        f"password_hash) VALUES ({ADMIN_ID}, 'bench.admin@example.com', {true}, 'full', "
         f"'UTC', {at('0')}, :pw)"), {"pw": pw})
-    first_recipient = SENDERS + 2
     conn.execute(text(
         f"{seq.format(RECIPIENTS)} INSERT INTO users (id, email, is_internal, time_zone, "
-        f"created_at) SELECT {first_recipient} + n - 1, 'user' || n || '@client' || (n % 500) "
+        f"created_at) SELECT {FIRST_RECIPIENT} + n - 1, 'user' || n || '@client' || (n % 500) "
         f"|| '.example', {false}, 'UTC', {at('0')} FROM seq"))
+    conn.execute(text(
+        "INSERT INTO users (id, email, is_internal, time_zone, created_at, registered_at, "
+        f"password_hash) VALUES ({READER_ID}, '{READER_EMAIL}', {false}, 'UTC', {at('0')}, "
+        f"{at('0')}, :pw), ({HEAVY_SENDER_ID}, '{HEAVY_SENDER_EMAIL}', {true}, 'UTC', "
+        f"{at('0')}, NULL, :pw)"), {"pw": pw})
+    # Every `stride`-th message is the heavy sender's / has the reader as first recipient;
+    # the offsets keep both off the recalled (n % 50 = 0) and expiring (n % 5 < 2) ones.
+    sender_stride = max(count // HEAVY_SENDER_MESSAGES, 1)
+    reader_stride = max(count // READER_MESSAGES, 1)
+    body = "'not-a-real-ciphertext'"
+    key_id = "benchmark"
+    if encrypt is not None:
+        load_bodies(conn, dialect, count, encrypt)
+        body = "(SELECT b.body FROM bench_bodies b WHERE b.n = seq.n)"
+        key_id = encrypt("")[0]
     # Messages evenly over the year, newest last; 2% recalled, 40% with a 7-day expiry.
     sent = f"(n * {span}.0 / {count})"
     conn.execute(text(
@@ -95,10 +162,9 @@ def generate(conn, dialect, count, now):
         " body_key_id, sent_at,"
         " expires_at, allow_reply, allow_reply_all, allow_forward, allow_print, read_receipt,"
         " recalled_at, recalled_by_id, recall_reason, recall_source) SELECT n,"
-        # Bodies are not read by any measured screen (the admin never sees them),
-        # so a placeholder stands in for the ciphertext.
-        f" 1 + (n % {SENDERS}), {phrase_sql(dialect)} || ' #' || n, 'not-a-real-ciphertext',"
-        " 'benchmark',"
+        f" CASE WHEN n % {sender_stride} = {53 % sender_stride} THEN {HEAVY_SENDER_ID}"
+        f" ELSE 1 + (n % {SENDERS}) END, {phrase_sql(dialect)} || ' #' || n, {body},"
+        f" '{key_id}',"
         f" {at(f'CAST({sent} AS INTEGER)')},"
         f" CASE WHEN n % 5 < 2 THEN {at(f'CAST({sent} AS INTEGER) + 604800')} END,"
         f" {true}, {false}, {false}, {true}, {false},"
@@ -109,7 +175,9 @@ def generate(conn, dialect, count, now):
     conn.execute(text(
         f"{seq.format(count * 3)} INSERT INTO deliveries (id, message_id, recipient_id, kind, "
         "position, recipient_status, link_token_hash) SELECT n, (n + 2) / 3, "
-        f"{first_recipient} + ((((n + 2) / 3) * 7 + (n % 3) * 13) % {RECIPIENTS}), "
+        f"CASE WHEN (n + 2) % 3 = 0 AND ((n + 2) / 3) % {reader_stride} = {3 % reader_stride}"
+        f" THEN {READER_ID}"
+        f" ELSE {FIRST_RECIPIENT} + ((((n + 2) / 3) * 7 + (n % 3) * 13) % {RECIPIENTS}) END, "
         "CASE WHEN n % 3 = 0 THEN 'cc' ELSE 'to' END, (n + 2) % 3, "
         "CASE WHEN n % 4 = 0 THEN 'Read' ELSE 'Sent' END, 'h' || n FROM seq"))
     conn.execute(text(
@@ -117,13 +185,13 @@ def generate(conn, dialect, count, now):
         f" signed_in, suspected_scanner, details) SELECT n, n, 'notification_sent',"
         f" {at(f'CAST((((n + 2) / 3) * {span}.0 / {count}) AS INTEGER)')}, {false}, {false},"
         " '{}' FROM seq"))
+    if encrypt is not None:
+        conn.execute(text("DROP TABLE bench_bodies"))
     if dialect == "postgresql":
         for table in ("users", "secure_messages", "deliveries", "access_evidence"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT max(id) FROM {table}))"))
-        conn.execute(text("ANALYZE"))
-    else:
-        conn.execute(text("ANALYZE"))
+    conn.execute(text("ANALYZE"))
 
 
 def timed(fn, repeat):
@@ -153,7 +221,8 @@ def raw_search(conn, where, params, limit=25):
     return total, len(rows)
 
 
-def run(url, label, count, repeat, recall_sizes):
+def build(url, label, count, encrypted_bodies=False):
+    """The app on a new database of `count` messages; returns (app, now)."""
     app = create_app("test", overrides={"SQLALCHEMY_DATABASE_URI": url})
     logging.getLogger("portal.requests").setLevel(logging.WARNING)  # a line per request
     now = utcnow()
@@ -161,16 +230,45 @@ def run(url, label, count, repeat, recall_sizes):
         upgrade()
         started = time.perf_counter()
         with db.engine.begin() as conn:
-            generate(conn, db.engine.dialect.name, count, now)
-        print(f"\n## {label}: {count:,} messages, {count * 3:,} deliveries, "
+            generate(conn, db.engine.dialect.name, count, now,
+                     encrypt=key_ring().encrypt if encrypted_bodies else None)
+        bodies = "real encrypted bodies" if encrypted_bodies else "placeholder bodies"
+        print(f"\n## {label}: {count:,} messages ({bodies}), {count * 3:,} deliveries, "
               f"{count * 3:,} evidence rows (built in {time.perf_counter() - started:.0f} s)")
         db.session.remove()
+    return app, now
 
+
+def signed_in_client(app, email):
     client = app.test_client()
-    page = client.get("/sign-in").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post("/sign-in", data={"email": "bench.admin@example.com",
-                                  "password": "portal-demo-password", "csrf_token": token})
+    token = csrf_token_from(client.get("/sign-in").get_data(as_text=True))
+    response = client.post("/sign-in", data={"email": email, "password": PASSWORD,
+                                             "csrf_token": token})
+    assert response.status_code == 302, (email, response.status_code)
+    return client
+
+
+def each_database(names, tmp):
+    """(label, database URL) for each name; PostgreSQL in a throwaway cluster."""
+    for name in names:
+        if name == "sqlite":
+            yield "SQLite", f"sqlite:///{tmp}/bench-{name}.sqlite3"
+        elif name == "postgresql":
+            from tests.support.postgres import PostgresCluster, postgres_available
+
+            if not postgres_available():
+                print("\n## PostgreSQL: skipped, pg_ctl is not installed")
+                continue
+            cluster = PostgresCluster().start()
+            try:
+                yield "PostgreSQL", cluster.create_database("bench")
+            finally:
+                cluster.stop()
+
+
+def run(url, label, count, repeat, recall_sizes):
+    app, now = build(url, label, count)
+    client = signed_in_client(app, "bench.admin@example.com")
 
     cutoff48 = now - timedelta(hours=48)
     cutoff30 = now - timedelta(days=30)
@@ -224,7 +322,7 @@ def run(url, label, count, repeat, recall_sizes):
         conn.close()
 
         print("\n| bulk recall (one transaction) | messages recalled | seconds |\n|---|---|---|")
-        admin = db.session.get(User, SENDERS + 1)
+        admin = db.session.get(User, ADMIN_ID)
         # Newest messages with no expiry and not yet recalled, disjoint per size.
         candidates = db.session.execute(text(
             "SELECT id FROM secure_messages WHERE recalled_at IS NULL AND expires_at IS NULL "
@@ -252,22 +350,8 @@ def main():
     args = parser.parse_args()
     recall_sizes = [int(s) for s in args.recall_sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
-        for name in args.databases.split(","):
-            if name == "sqlite":
-                run(f"sqlite:///{tmp}/bench.sqlite3", "SQLite", args.messages, args.repeat,
-                    recall_sizes)
-            elif name == "postgresql":
-                from tests.support.postgres import PostgresCluster, postgres_available
-
-                if not postgres_available():
-                    print("\n## PostgreSQL: skipped, pg_ctl is not installed")
-                    continue
-                cluster = PostgresCluster().start()
-                try:
-                    run(cluster.create_database("bench"), "PostgreSQL", args.messages,
-                        args.repeat, recall_sizes)
-                finally:
-                    cluster.stop()
+        for label, url in each_database(args.databases.split(","), tmp):
+            run(url, label, args.messages, args.repeat, recall_sizes)
 
 
 if __name__ == "__main__":
