@@ -7,7 +7,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 export FLASK_APP := portal
 
-.PHONY: run test check install browser migrate demo benchmark benchmark-readers throughput wrk fuzz clean
+.PHONY: run test check install browser services migrate demo benchmark benchmark-readers throughput wrk fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,23 @@ browser:
 	  fi; \
 	fi
 
+# Debian's nginx and redis-server for the two-host test (tests/processes/test_two_hosts.py);
+# installed with apt-get when missing and root. Under CI=true that test fails without them.
+services:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] || ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx redis-server >/dev/null; \
+	  else \
+	    echo "nginx or redis-server is missing and this is not root: install Debian's nginx and redis-server packages."; \
+	  fi; \
+	fi
+
 # Rings in order, fastest first, each spread over both cores (pytest-xdist; every
 # worker has its own databases and ports). The cross-process races run alone.
 PYTEST := $(BIN)/python -m pytest
 WORKERS ?= 2
 
-test: install browser
+test: install browser services
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(PYTEST) -n $(WORKERS) tests/docs tests/unit tests/http

@@ -119,9 +119,13 @@ class Config:
     REGISTER_LIMIT = os.environ.get("REGISTER_LIMIT", "10 per minute")
     LINK_OPEN_LIMIT = os.environ.get("LINK_OPEN_LIMIT", "60 per minute")
     # memory:// counts per process. With several gunicorn workers or hosts, point
-    # every process at one store: redis://host:6379/0 (pip install redis) or
-    # memcached://host:11211 (pip install pymemcache).
+    # every process at one store: redis://host:6379/0 (the redis package is a
+    # dependency) or memcached://host:11211 (pip install pymemcache). Production
+    # refuses memory:// when it knows there are several: gunicorn.conf.py sets
+    # PORTAL_WEB_PROCESSES to its worker count, the operator sets PORTAL_HOSTS.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    PORTAL_WEB_PROCESSES = _env_int("PORTAL_WEB_PROCESSES", 1)
+    PORTAL_HOSTS = _env_int("PORTAL_HOSTS", 1)
 
     # Key of the audit log's hash chain. Kept out of the database, so an edit
     # made there cannot be given a valid hash. Defaults to one derived from
@@ -231,6 +235,24 @@ class ProductionConfig(Config):
         _refuse_weak_key("SECRET_KEY", settings["SECRET_KEY"], "sessions")
         if settings.get("AUDIT_HMAC_KEY"):  # unset: derived from SECRET_KEY, checked above
             _refuse_weak_key("AUDIT_HMAC_KEY", settings["AUDIT_HMAC_KEY"], "audit log hashes")
+        _refuse_per_process_limits(settings)
+
+
+def _refuse_per_process_limits(settings):
+    """memory:// keeps each process's own counters: with several processes every one
+    would allow the whole limit, and a guesser spread over them gets that many times
+    the sign-in attempts, with nothing to show it."""
+    if not settings.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://"):
+        return
+    workers, hosts = settings.get("PORTAL_WEB_PROCESSES", 1), settings.get("PORTAL_HOSTS", 1)
+    if workers * hosts > 1:
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI is memory://, which counts sign-in attempts in each "
+            f"process separately, and the portal runs in {workers * hosts} processes "
+            f"({workers} gunicorn worker(s) on each of {hosts} host(s), PORTAL_HOSTS): "
+            f"each would allow the full limit. Point RATELIMIT_STORAGE_URI at one store "
+            f"they all share, such as redis://127.0.0.1:6379/0, or run one worker "
+            f"(WEB_CONCURRENCY=1) on one host.")
 
 
 CONFIGS = {

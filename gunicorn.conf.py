@@ -30,6 +30,14 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # gunicorn's header handling: trust no forwarded header here.
 forwarded_allow_ips = ""
 proxy_allow_ips = ""
+
 # gunicorn 27's control socket (~/.gunicorn/gunicorn.ctl) is not used: deploys restart
 # through the service manager, and two gunicorns on one host would share its path.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Tell the portal how many workers share this host's requests (-w on the command
+    line included): with more than one, production refuses per-process (memory://)
+    throttling counters (config.py)."""
+    os.environ["PORTAL_WEB_PROCESSES"] = str(server.cfg.workers)

@@ -1,7 +1,7 @@
 """The portal's real servers as OS processes on loopback.
 
 gunicorn as in production (gunicorn.conf.py, wsgi.py, PORTAL_CONFIG=production,
-every setting from the environment; no TLS, so no reverse proxy either), and the
+every setting from the environment; no TLS; test_two_hosts.py puts nginx in front), the
 development server as `make run` starts it (`flask serve`, the outbox worker in
 a thread). Each writes its stdout and stderr to one log file the test reads.
 """
@@ -73,10 +73,13 @@ class ServerProcess:
         self.process = None
 
     @classmethod
-    def gunicorn(cls, database_url, workers, log_path):
+    def gunicorn(cls, database_url, workers, log_path, **extra):
+        """With more than one worker, production wants a shared RATELIMIT_STORAGE_URI
+        in `extra` (it refuses memory://)."""
         port = free_port()
         env = server_environment("production", database_url, port,
-                                 GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers))
+                                 GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers),
+                                 **extra)
         return cls("gunicorn", [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
                                 "wsgi:app"], env, port, log_path)
 

@@ -1,4 +1,5 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+import asyncio
 import email
 import email.policy
 import threading
@@ -13,6 +14,8 @@ class _Keeper:
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
         with self.sink.lock:
             if self.sink.refusals > 0:
                 self.sink.refusals -= 1
@@ -27,6 +30,7 @@ class SmtpSink:
         self.port = port or free_port()
         self.messages = []
         self.refusals = 0  # refuse this many emails with a temporary error first
+        self.delay = 0  # seconds each email takes to be accepted (a slow server)
         self.lock = threading.Lock()
         self.controller = Controller(_Keeper(self), hostname="127.0.0.1", port=self.port)
 

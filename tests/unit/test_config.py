@@ -167,3 +167,28 @@ def test_gunicorn_recycles_no_worker_unless_told_to(monkeypatch):
     monkeypatch.setenv("GUNICORN_MAX_REQUESTS", "5000")
     settings = runpy.run_path(str(conf))
     assert (settings["max_requests"], settings["max_requests_jitter"]) == (5000, 500)
+
+
+@pytest.mark.parametrize("workers,hosts", [(3, 1), (1, 2), (9, 2)])
+def test_production_refuses_per_process_limits_when_it_runs_in_several_processes(
+        production, monkeypatch, workers, hosts):
+    monkeypatch.setattr(config.ProductionConfig, "RATELIMIT_STORAGE_URI", "memory://")
+    monkeypatch.setattr(config.ProductionConfig, "PORTAL_WEB_PROCESSES", workers)
+    monkeypatch.setattr(config.ProductionConfig, "PORTAL_HOSTS", hosts)
+    with pytest.raises(config.ConfigError, match=rf"RATELIMIT_STORAGE_URI is memory://.*"
+                                                 rf"runs in {workers * hosts} processes.*"
+                                                 r"redis://"):
+        production("x" * 64)
+
+
+def test_production_takes_per_process_limits_in_one_process_and_a_shared_store_in_many(
+        production, monkeypatch):
+    monkeypatch.setattr(config.ProductionConfig, "RATELIMIT_STORAGE_URI", "memory://")
+    monkeypatch.setattr(config.ProductionConfig, "PORTAL_WEB_PROCESSES", 1)
+    monkeypatch.setattr(config.ProductionConfig, "PORTAL_HOSTS", 1)
+    settings = dict(production("x" * 64).config)
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+    # Flask-Limiter connects to its store at start: the settings alone, without one.
+    settings.update(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", PORTAL_WEB_PROCESSES=5,
+                    PORTAL_HOSTS=2)
+    config.ProductionConfig.validate(settings)
