@@ -7,7 +7,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 export FLASK_APP := portal
 
-.PHONY: run test check install browser services migrate demo benchmark benchmark-readers throughput wrk fuzz clean
+.PHONY: run test check install browser services migrate demo benchmark benchmark-readers throughput request-cost wrk fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,9 +91,15 @@ wrk:
 	  fi; \
 	fi
 
-# The portal under gunicorn, loaded with wrk beside a bare Flask endpoint (about 5 minutes).
-throughput: install wrk
+# The portal under gunicorn, loaded with wrk beside the hand-written floor and a bare
+# Flask endpoint (about 15 minutes).
+throughput: install wrk services
 	$(BIN)/python benchmarks/throughput.py
+
+# CPU, SQL statements and commits per request of every signed-in page, beside the
+# hand-written floor (benchmarks/floor) in the same process, SQLite and PostgreSQL (about 6 minutes).
+request-cost: install
+	$(BIN)/python benchmarks/request_cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache

@@ -419,12 +419,16 @@ def request_info():
 
 # -- queries ------------------------------------------------------------------------
 
+# As the portal: the page's deliveries picked from the recipient's index entries first.
 INBOX_ROWS = """
 SELECT d.id, d.recipient_status, m.subject, m.sent_at, m.expires_at, m.recalled_at,
        m.recall_source, m.recall_reason, s.email AS sender_email
 FROM deliveries d JOIN secure_messages m ON m.id = d.message_id
 JOIN users s ON s.id = m.sender_id
-WHERE d.recipient_id = :uid ORDER BY m.sent_at DESC, d.id DESC LIMIT :limit OFFSET :offset"""
+WHERE d.id IN (SELECT p.id FROM deliveries p JOIN secure_messages pm ON pm.id = p.message_id
+               WHERE p.recipient_id = :uid ORDER BY pm.sent_at DESC, p.id DESC
+               LIMIT :limit OFFSET :offset)
+ORDER BY m.sent_at DESC, d.id DESC"""
 
 UNREAD = """
 SELECT count(*) FROM deliveries d JOIN secure_messages m ON m.id = d.message_id
