@@ -145,6 +145,12 @@ def generate(conn, dialect, count, now, encrypt=None):
         f"password_hash) VALUES ({READER_ID}, '{READER_EMAIL}', {false}, 'UTC', {at('0')}, "
         f"{at('0')}, :pw), ({HEAVY_SENDER_ID}, '{HEAVY_SENDER_EMAIL}', {true}, 'UTC', "
         f"{at('0')}, NULL, :pw)"), {"pw": pw})
+    # A signed-out session per recipient, so that the session check looks a token up
+    # among 100,000 as in use (not in an all but empty table).
+    conn.execute(text(
+        f"{seq.format(RECIPIENTS)} INSERT INTO user_sessions (id, user_id, token_hash, "
+        f"created_at, last_seen_at, ended_at, end_reason) SELECT n, {FIRST_RECIPIENT} + n - 1,"
+        f" 'session-' || n, {at('n')}, {at('n + 600')}, {at('n + 600')}, 'signed_out' FROM seq"))
     # Every `stride`-th message is the heavy sender's / has the reader as first recipient;
     # the offsets keep both off the recalled (n % 50 = 0) and expiring (n % 5 < 2) ones.
     sender_stride = max(count // HEAVY_SENDER_MESSAGES, 1)
@@ -188,7 +194,8 @@ def generate(conn, dialect, count, now, encrypt=None):
     if encrypt is not None:
         conn.execute(text("DROP TABLE bench_bodies"))
     if dialect == "postgresql":
-        for table in ("users", "secure_messages", "deliveries", "access_evidence"):
+        for table in ("users", "user_sessions", "secure_messages", "deliveries",
+                      "access_evidence"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT max(id) FROM {table}))"))
     conn.execute(text("ANALYZE"))
