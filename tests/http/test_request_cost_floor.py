@@ -282,13 +282,16 @@ def test_message_details_say_the_same(app, mailbag, sign_in, tab):
     with app.app_context():
         message_id = db.session.get(Delivery, delivery_id).message_id
     portal, floor = sign_in("full.admin@example.com")
-    for message in (message_id, mailbag[4]):  # viewed; recalled
+    shown = {}
+    for message in (message_id, mailbag[4]):  # viewed twice; recalled
         path = f"/admin/secure-messaging/messages/{message}" + (f"?tab={tab}" if tab else "")
         texts = [text_of(c.get(path, headers=DETAILS).get_data(as_text=True))
                  for c in (portal, floor)]
         assert texts[0] == texts[1]
-        assert "Message Details" in texts[0]
-    assert "2 time(s)" in texts[0] or "Recalled" in texts[0]
+        shown[message] = texts[0]
+    # Both tabs are in the fragment (one hidden): the evidence and the recall alike.
+    assert "Body shown 2 time(s)" in shown[message_id]
+    assert "Recall reason Wrong person" in shown[mailbag[4]]
 
 
 def test_the_same_security_headers(app, people, sign_in):
