@@ -2,6 +2,7 @@
 
     make request-cost                                       # SQLite, then PostgreSQL
     .venv/bin/python benchmarks/request_cost.py --databases sqlite --requests 500
+    .venv/bin/python benchmarks/request_cost.py --pages admin,details   # some pages only
 
 One database per run, built through the portal's own services (the demo data,
 3,000 messages by default, and one more message to bob for the pane and the
@@ -227,6 +228,9 @@ def run(label, url, args):
         ("Message Details (htmx)", f"/admin/secure-messaging/messages/{message_id}",
          {**cookies[ADMIN], **DETAILS}, RECIPIENT),
     ]
+    if args.pages:
+        wanted = [w.strip().lower() for w in args.pages.split(",")]
+        pages = [page for page in pages if any(w in page[0].lower() for w in wanted)]
     portal_side = Side("portal", lambda: (portal_counts.statements, portal_counts.commits))
     floor_side = Side("floor", lambda: (store.statements, store.commits))
     rows = []
@@ -278,6 +282,9 @@ def main():
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--requests", type=int, default=300, help="per page and app")
     parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--pages", default="",
+                        help="only the pages whose names contain one of these "
+                             "comma-separated words (e.g. admin,details)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="portal-request-cost-") as tmp:
         for name in args.databases.split(","):
