@@ -45,7 +45,7 @@ def captured_statements(app, fn):
     seen = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             seen.append((statement, parameters))
 
     with app.app_context():
@@ -137,13 +137,14 @@ def print_plans(app, screens):
 def raw_inbox(conn, now):
     conn.execute(text("SELECT count(*) FROM deliveries WHERE recipient_id = :r"),
                  {"r": READER_ID}).scalar()
-    # The page's ids from the recipient's index entries, then those rows (as the portal).
+    # The recipient's deliveries and their dates first, then the page's rows (as the portal).
     rows = conn.execute(text(
+        "WITH dated AS MATERIALIZED (SELECT d2.id, m2.sent_at FROM deliveries d2 "
+        "JOIN secure_messages m2 ON m2.id = d2.message_id WHERE d2.recipient_id = :r) "
         "SELECT d.id, d.recipient_status, s.email, m.subject, m.sent_at, m.expires_at, "
         "m.recalled_at FROM deliveries d JOIN secure_messages m ON m.id = d.message_id "
-        "JOIN users s ON s.id = m.sender_id WHERE d.id IN (SELECT d2.id FROM deliveries d2 "
-        "JOIN secure_messages m2 ON m2.id = d2.message_id WHERE d2.recipient_id = :r "
-        f"ORDER BY m2.sent_at DESC, d2.id DESC LIMIT {PER_PAGE}) "
+        "JOIN users s ON s.id = m.sender_id WHERE d.id IN (SELECT id FROM dated "
+        f"ORDER BY sent_at DESC, id DESC LIMIT {PER_PAGE}) "
         "ORDER BY m.sent_at DESC, d.id DESC"), {"r": READER_ID}).all()
     raw_unread(conn, now)
     return rows

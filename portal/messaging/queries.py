@@ -60,12 +60,15 @@ def inbox_of(recipient, page, per_page):
     newest_first = (SecureMessage.sent_at.desc(), Delivery.id.desc())
 
     def items(limit, offset):
-        # The page's deliveries are picked from the recipient's index entries and
-        # their messages' sent_at alone; only those are then loaded whole. (Sorting
-        # whole rows read the deliveries table once per message in the Inbox, and
-        # PostgreSQL planned that sort in parallel workers.)
-        page_ids = (select(Delivery.id).join(Delivery.message).where(mine)
-                    .order_by(*newest_first).limit(limit).offset(offset))
+        # The recipient's deliveries with their messages' sent_at first, as a fence
+        # (MATERIALIZED): read from the recipient's index entries, sorted, and only the
+        # page's rows loaded whole. Without it, PostgreSQL may choose to walk every
+        # message newest first looking for the recipient's, as soon as its estimate of
+        # their number tips over (a million messages: seconds, not milliseconds).
+        dated = (select(Delivery.id, SecureMessage.sent_at).join(Delivery.message).where(mine)
+                 .cte("recipient_deliveries").prefix_with("MATERIALIZED"))
+        page_ids = (select(dated.c.id).order_by(dated.c.sent_at.desc(), dated.c.id.desc())
+                    .limit(limit).offset(offset))
         return db.session.scalars(
             select(Delivery).join(Delivery.message).where(Delivery.id.in_(page_ids))
             .options(contains_eager(Delivery.message).joinedload(SecureMessage.sender))
