@@ -9,7 +9,7 @@ class SignInAddress(db.Model):
     Sign-in attempts from an address listed here count only towards the limit per
     address and account, so guessing from elsewhere cannot lock the person out.
     `address_hash` is an HMAC of the address under a key that is not in the
-    database (see auth/sign_in_addresses.py): the table is a look-up, not evidence.
+    database (see identity/sign_in_addresses.py): the table is a look-up, not evidence.
     """
 
     __tablename__ = "sign_in_addresses"
