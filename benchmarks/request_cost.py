@@ -100,14 +100,17 @@ def prepare(app, messages):
 
 
 def session_cookie(app, email):
-    """The cookie of a real sign-in through the portal's form (CSRF token and all)."""
+    """The cookie of a real sign-in through the portal's form (CSRF token and all), from
+    the browser and address the measured requests come from: a session used from
+    elsewhere is marked no longer fresh, and its cookie signed again, at every request."""
     from portal.demo.data import DEMO_PASSWORD
     from tests.support.factories import csrf_token_from
 
     client = app.test_client()
     base = "https://localhost"
-    page = client.get("/sign-in", base_url=base).get_data(as_text=True)
-    response = client.post("/sign-in", base_url=base, data={
+    browser = {"User-Agent": BROWSER}
+    page = client.get("/sign-in", base_url=base, headers=browser).get_data(as_text=True)
+    response = client.post("/sign-in", base_url=base, headers=browser, data={
         "email": email, "password": DEMO_PASSWORD, "csrf_token": csrf_token_from(page)})
     if response.status_code != 302:
         raise RuntimeError(f"signing in as {email} failed ({response.status_code})")
