@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..messaging.evidence_summary import CHANNEL_LABELS, summarise
+from ..messaging.evidence_summary import CHANNEL_LABELS, summarise_details
 from ..messaging.queries import message_details, portal_logons
 from ..messaging.recall import REASON_MAX, RecallRefused, admin_recall
 from ..messaging.search import RANGES, STATUSES, SearchCriteria, search_messages
@@ -31,20 +31,24 @@ def _recall_offer():
     return True, None
 
 
-def _search_context(criteria, details=None, tab="message"):
+def _recall_context():
     can_recall, recall_note = _recall_offer()
-    return {"criteria": criteria, "ranges": RANGES, "statuses": STATUSES,
-            "details_url_for": row_url("admin.message_details_panel", "message_id",
-                                       **criteria.as_args()),
-            "can_recall": can_recall, "recall_note": recall_note, "details": details,
-            "tab": tab, "now": utcnow(), "channel_labels": CHANNEL_LABELS}
+    return {"can_recall": can_recall, "recall_note": recall_note}
+
+
+def _search_context(criteria, details=None, tab="message", now=None):
+    return {"criteria": criteria, "ranges": RANGES, "statuses": STATUSES, "details": details,
+            "tab": tab, "now": now or utcnow(), "channel_labels": CHANNEL_LABELS}
 
 
 def _results(criteria):
     if criteria.errors:
         return {"results": None}
+    # The rows' links keep the page asked for (the search may move to the last one).
+    details_url_for = row_url("admin.message_details_panel", "message_id", **criteria.as_args())
     return {"results": search_messages(criteria, current_user.time_zone,
-                                       current_app.config["PAGE_SIZE"])}
+                                       current_app.config["PAGE_SIZE"]),
+            "details_url_for": details_url_for}
 
 
 def _respond(criteria, context, blocks, page_context=None):
@@ -55,21 +59,26 @@ def _respond(criteria, context, blocks, page_context=None):
 @bp.get("/secure-messaging")
 def secure_messaging():
     criteria = SearchCriteria.from_args(request.args)
-    return _respond(criteria, {**_search_context(criteria), **_results(criteria)},
+    return _respond(criteria, {**_search_context(criteria), **_recall_context(),
+                               **_results(criteria)},
                     {"search-results": "results"})
 
 
 @bp.get("/secure-messaging/messages/<int:message_id>")
 def message_details_panel(message_id):
     message = message_details(message_id) or abort(404)
-    until = message.recalled_at or utcnow()
-    logons = portal_logons([d.recipient_id for d in message.deliveries], message.sent_at, until)
+    now = utcnow()
+    logons = portal_logons(message.recipient_ids, message.message.sent_at,
+                           message.message.recalled_at or now)
     tab = "status" if request.args.get("tab") == "status" else "message"
-    details = {"message": message, "recipients": summarise(message, logons)}
+    details = {"message": message.message, "status": message.status_at(now), "to": message.to,
+               "cc": message.cc, "permissions": message.recipient_permissions,
+               "recipients": summarise_details(message, logons)}
     criteria = SearchCriteria.from_args(request.args)
-    # The panel alone never shows the results: only the whole page searches.
-    return _respond(criteria, _search_context(criteria, details, tab), {"details-panel": "details"},
-                    page_context=lambda: _results(criteria))
+    # The panel alone never shows the results, nor the recall offer: only the whole page.
+    return _respond(criteria, _search_context(criteria, details, tab, now=now),
+                    {"details-panel": "details"},
+                    page_context=lambda: {**_recall_context(), **_results(criteria)})
 
 
 def _selected_ids(values):

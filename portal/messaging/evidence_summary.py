@@ -37,20 +37,34 @@ class RecipientEvidence:
 
 
 def summarise(message, logons_by_user):
-    summaries = []
-    for delivery in message.deliveries:
-        evidence = sorted(delivery.evidence, key=lambda e: (e.occurred_at, e.id))
-        summary = RecipientEvidence(
-            delivery=delivery,
-            link_opens=[e for e in evidence if e.kind is EvidenceKind.LINK_OPENED],
-            views=[e for e in evidence if e.kind is EvidenceKind.MESSAGE_VIEWED],
-            refusals=[e for e in evidence if e.kind is EvidenceKind.ACCESS_REFUSED],
-            logons=logons_by_user.get(delivery.recipient_id, []),
-            notification_cancelled=next((e for e in evidence
-                                         if e.kind is EvidenceKind.NOTIFICATION_CANCELLED), None),
-        )
-        if message.recalled_at is not None:
-            summary.read_before_recall = any(v.occurred_at <= message.recalled_at
-                                             for v in summary.views)
-        summaries.append(summary)
-    return summaries
+    """Per delivery of a message (objects, each with its evidence loaded)."""
+    return [_summary(delivery, sorted(delivery.evidence, key=lambda e: (e.occurred_at, e.id)),
+                     logons_by_user.get(delivery.recipient_id, []), message.recalled_at)
+            for delivery in message.deliveries]
+
+
+def summarise_details(details, logons_by_user):
+    """The same from Message Details' rows (messaging.queries.MessageDetails): the
+    deliveries and their evidence, oldest first, as columns."""
+    evidence = {delivery.id: [] for delivery in details.deliveries}
+    for row in details.evidence:
+        evidence[row.delivery_id].append(row)
+    return [_summary(delivery, evidence[delivery.id],
+                     logons_by_user.get(delivery.recipient_id, []), details.message.recalled_at)
+            for delivery in details.deliveries]
+
+
+def _summary(delivery, evidence, logons, recalled_at):
+    """`evidence`: the delivery's, oldest first."""
+    summary = RecipientEvidence(
+        delivery=delivery,
+        link_opens=[e for e in evidence if e.kind is EvidenceKind.LINK_OPENED],
+        views=[e for e in evidence if e.kind is EvidenceKind.MESSAGE_VIEWED],
+        refusals=[e for e in evidence if e.kind is EvidenceKind.ACCESS_REFUSED],
+        logons=logons,
+        notification_cancelled=next((e for e in evidence
+                                     if e.kind is EvidenceKind.NOTIFICATION_CANCELLED), None),
+    )
+    if recalled_at is not None:
+        summary.read_before_recall = any(v.occurred_at <= recalled_at for v in summary.views)
+    return summary

@@ -5,17 +5,22 @@ messages, a mailbox holder's to their own deliveries. Each list reads an index
 on PostgreSQL and SQLite alike at any size (benchmarks/reader_scale.py shows
 the plans on a million messages).
 """
+from dataclasses import dataclass
+
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from ..core.permissions import PERMISSION_NAMES
 from ..extensions import db
 from ..models import (
     AccessEvidence,
     Delivery,
     EvidenceKind,
+    RecipientKind,
     RecipientStatus,
     SecureMessage,
+    User,
     utcnow,
 )
 
@@ -112,27 +117,98 @@ def message_sent_by(sender, message_id):
     )
 
 
+# Message Details reads columns, never whole objects: the panel prints a few of each
+# row. Every statement is built once (module level), on the tables rather than the
+# mapped classes (the ORM's per-statement work halves a small query's cost), and
+# takes its values as parameters.
+_messages, _deliveries, _evidence = (SecureMessage.__table__, Delivery.__table__,
+                                     AccessEvidence.__table__)
+_sender, _recalled_by, _recipient = (User.__table__.alias("sender"),
+                                     User.__table__.alias("recalled_by"),
+                                     User.__table__.alias("recipient"))
+DETAILS_MESSAGE = (
+    select(*(_messages.c[name] for name in (
+               "id", "subject", "sent_at", "expires_at", "recalled_at", "recall_source",
+               "recall_reason", *PERMISSION_NAMES)),
+           _sender.c.email.label("sender_email"), _recalled_by.c.email.label("recalled_by_email"))
+    .join(_sender, _sender.c.id == _messages.c.sender_id)
+    .outerjoin(_recalled_by, _recalled_by.c.id == _messages.c.recalled_by_id)
+    .where(_messages.c.id == bindparam("message_id"))
+)
+DETAILS_DELIVERIES = (
+    select(_deliveries.c.id, _deliveries.c.recipient_id, _deliveries.c.kind,
+           _deliveries.c.recipient_status, _deliveries.c.first_read_at,
+           _deliveries.c.first_read_channel, _recipient.c.email.label("recipient_email"))
+    .join(_recipient, _recipient.c.id == _deliveries.c.recipient_id)
+    .where(_deliveries.c.message_id == bindparam("message_id"))
+    .order_by(_deliveries.c.position)
+)
+DETAILS_EVIDENCE = (
+    select(_evidence.c.id, _evidence.c.delivery_id, _evidence.c.kind, _evidence.c.occurred_at,
+           _evidence.c.channel, _evidence.c.signed_in, _evidence.c.ip,
+           _evidence.c.suspected_scanner, _evidence.c.details)
+    .where(_evidence.c.delivery_id.in_(
+        select(_deliveries.c.id).where(_deliveries.c.message_id == bindparam("message_id"))
+        .scalar_subquery()))
+    .order_by(_evidence.c.occurred_at, _evidence.c.id)
+)
+PORTAL_LOGONS = (
+    select(_evidence.c.user_id, _evidence.c.occurred_at)
+    .where(_evidence.c.user_id.in_(bindparam("user_ids", expanding=True)),
+           _evidence.c.kind == EvidenceKind.PORTAL_LOGON,
+           _evidence.c.occurred_at >= bindparam("since"),
+           _evidence.c.occurred_at <= bindparam("until"))
+    .order_by(_evidence.c.occurred_at.desc())
+)
+
+
+@dataclass
+class MessageDetails:
+    """What Message Details shows of a message: its row (subject, times, permissions,
+    sender_email, recalled_by_email), its deliveries in the sender's order (with
+    recipient_email) and their evidence, oldest first (rows, not objects)."""
+    message: Row
+    deliveries: list
+    evidence: list
+
+    @property
+    def recipient_ids(self):
+        return [d.recipient_id for d in self.deliveries]
+
+    def status_at(self, now):
+        return SecureMessage.status_at(self.message, now)
+
+    @property
+    def recipient_permissions(self):
+        return {name: getattr(self.message, name) for name in PERMISSION_NAMES}
+
+    @property
+    def to(self):
+        return [d.recipient_email for d in self.deliveries if d.kind is RecipientKind.TO]
+
+    @property
+    def cc(self):
+        return [d.recipient_email for d in self.deliveries if d.kind is RecipientKind.CC]
+
+
 def message_details(message_id):
-    """A message with everything Message Details shows (never for the body), or None."""
-    return db.session.scalar(
-        select(SecureMessage).where(SecureMessage.id == message_id)
-        .options(joinedload(SecureMessage.sender), joinedload(SecureMessage.recalled_by),
-                 selectinload(SecureMessage.deliveries).joinedload(Delivery.recipient),
-                 selectinload(SecureMessage.deliveries).selectinload(Delivery.evidence))
-    )
+    """Everything Message Details shows of a message (never its body), or None."""
+    params = {"message_id": message_id}
+    message = db.session.execute(DETAILS_MESSAGE, params).first()
+    if message is None:
+        return None
+    return MessageDetails(message=message,
+                          deliveries=db.session.execute(DETAILS_DELIVERIES, params).all(),
+                          evidence=db.session.execute(DETAILS_EVIDENCE, params).all())
 
 
 def portal_logons(user_ids, since, until, per_user=5):
-    """Recent portal sign-ins of these recipients within a window, newest first."""
+    """Recent portal sign-ins of these recipients within a window, newest first: per
+    user, rows with `occurred_at`."""
     if not user_ids:
         return {}
-    rows = db.session.scalars(
-        select(AccessEvidence)
-        .where(AccessEvidence.user_id.in_(user_ids),
-               AccessEvidence.kind == EvidenceKind.PORTAL_LOGON,
-               AccessEvidence.occurred_at >= since, AccessEvidence.occurred_at <= until)
-        .order_by(AccessEvidence.occurred_at.desc())
-    ).all()
+    rows = db.session.execute(PORTAL_LOGONS, {"user_ids": list(user_ids), "since": since,
+                                              "until": until})
     logons = {user_id: [] for user_id in user_ids}
     for row in rows:
         if len(logons[row.user_id]) < per_user:

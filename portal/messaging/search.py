@@ -5,10 +5,9 @@ reached with Back. Everything is one indexed range on `sent_at` narrowed by
 the other fields; partial matches are case-insensitive.
 """
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from ..core.day_range import day_window, parse_day_range
 from ..core.pagination import page_number
@@ -86,56 +85,71 @@ class SearchCriteria:
 # their ids (indexed); a broader one is checked per message in the window.
 FEW_PEOPLE = 1000
 
+# The search lists columns, never whole objects, and reads the tables rather than the
+# mapped classes: the ORM's work per statement would cost more than the page's rows.
+_messages, _deliveries, _users = SecureMessage.__table__, Delivery.__table__, User.__table__
+_sender = _users.alias("sender")
+
 
 def _people_matching(text_):
     return db.session.scalars(
-        select(User.id).where(contains_text(User.email, text_))
+        select(_users.c.id).where(contains_text(_users.c.email, text_))
         .limit(FEW_PEOPLE + 1)).all()
 
 
 def search_conditions(criteria, zone_name, now):
     start, end = criteria.window(zone_name, now)
+    m = _messages.c
     conditions = []
     if start is not None:
-        conditions.append(SecureMessage.sent_at >= start)
+        conditions.append(m.sent_at >= start)
     if end is not None:
-        conditions.append(SecureMessage.sent_at < end)
+        conditions.append(m.sent_at < end)
     if criteria.sender:
         senders = _people_matching(criteria.sender)
         if len(senders) <= FEW_PEOPLE:
-            conditions.append(in_id_list(SecureMessage.sender_id, senders))
+            conditions.append(in_id_list(m.sender_id, senders))
         else:
-            sender = aliased(User)
+            sender = _users.alias()
             conditions.append(exists().where(
-                sender.id == SecureMessage.sender_id,
-                contains_text(sender.email, criteria.sender)))
+                sender.c.id == m.sender_id, contains_text(sender.c.email, criteria.sender)))
     if criteria.recipient:
         recipients = _people_matching(criteria.recipient)
         if len(recipients) <= FEW_PEOPLE:
-            conditions.append(SecureMessage.id.in_(
-                select(Delivery.message_id).where(in_id_list(Delivery.recipient_id, recipients))))
+            conditions.append(m.id.in_(
+                select(_deliveries.c.message_id)
+                .where(in_id_list(_deliveries.c.recipient_id, recipients))))
         else:
-            recipient = aliased(User)
+            recipient = _users.alias()
             conditions.append(exists().where(
-                Delivery.message_id == SecureMessage.id, recipient.id == Delivery.recipient_id,
-                contains_text(recipient.email, criteria.recipient)))
+                _deliveries.c.message_id == m.id, recipient.c.id == _deliveries.c.recipient_id,
+                contains_text(recipient.c.email, criteria.recipient)))
     if criteria.subject:
-        conditions.append(contains_text(SecureMessage.subject, criteria.subject))
+        conditions.append(contains_text(m.subject, criteria.subject))
     if criteria.status == MessageStatus.RECALLED.value:
-        conditions.append(SecureMessage.recalled_at.is_not(None))
+        conditions.append(m.recalled_at.is_not(None))
     elif criteria.status == MessageStatus.EXPIRED.value:
-        conditions.append(and_(SecureMessage.recalled_at.is_(None),
-                               SecureMessage.expires_at <= now))
+        conditions.append(and_(m.recalled_at.is_(None), m.expires_at <= now))
     elif criteria.status == MessageStatus.SENT.value:
-        conditions.append(and_(SecureMessage.recalled_at.is_(None),
-                               or_(SecureMessage.expires_at.is_(None),
-                                   SecureMessage.expires_at > now)))
+        conditions.append(and_(m.recalled_at.is_(None),
+                               or_(m.expires_at.is_(None), m.expires_at > now)))
     return conditions
+
+
+@dataclass(slots=True)
+class SearchRow:
+    """One result: what the row shows."""
+    id: int
+    subject: str
+    sender_email: str
+    sent_at: datetime
+    expires_at: datetime | None
+    status: MessageStatus
 
 
 @dataclass
 class SearchPage:
-    items: list
+    items: list  # SearchRow
     total: int
     page: int
     per_page: int
@@ -147,31 +161,54 @@ class SearchPage:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
+_COUNT = select(func.count()).select_from(_messages)
+_ROWS = (select(_messages.c.id, _messages.c.subject, _sender.c.email, _messages.c.sent_at,
+                _messages.c.expires_at, _messages.c.recalled_at)
+         .join(_sender, _sender.c.id == _messages.c.sender_id))
+_NEWEST_FIRST = (_messages.c.sent_at.desc(), _messages.c.id.desc())
+_OLDEST_FIRST = (_messages.c.sent_at.asc(), _messages.c.id.asc())
+
+
 def search_messages(criteria, zone_name, per_page, now=None):
     now = now or utcnow()
     conditions = search_conditions(criteria, zone_name, now)
-    total = db.session.scalar(select(func.count()).select_from(SecureMessage).where(*conditions))
+    total = db.session.execute(_COUNT.where(*conditions)).scalar()
     # A page past the last shows the last one rather than claiming nothing matched.
     criteria.page = min(criteria.page, max((total + per_page - 1) // per_page, 1))
-    order = SecureMessage.sent_at.asc() if criteria.oldest_first else SecureMessage.sent_at.desc()
-    tie = SecureMessage.id.asc() if criteria.oldest_first else SecureMessage.id.desc()
-    items = db.session.scalars(
-        select(SecureMessage).where(*conditions).order_by(order, tie)
-        .limit(per_page).offset((criteria.page - 1) * per_page)
-        .options(joinedload(SecureMessage.sender))
-    ).all()
+    rows = db.session.execute(
+        _ROWS.where(*conditions).order_by(*(_OLDEST_FIRST if criteria.oldest_first
+                                            else _NEWEST_FIRST))
+        .limit(per_page).offset((criteria.page - 1) * per_page))
+    items = [SearchRow(id=id_, subject=subject, sender_email=sender_email, sent_at=sent_at,
+                       expires_at=expires_at,
+                       status=_status(recalled_at, expires_at, now))
+             for id_, subject, sender_email, sent_at, expires_at, recalled_at in rows]
     return SearchPage(items=items, total=total, page=criteria.page, per_page=per_page,
                       to_summaries=to_summaries([m.id for m in items]))
+
+
+def _status(recalled_at, expires_at, now):
+    # As SecureMessage.status_at.
+    if recalled_at is not None:
+        return MessageStatus.RECALLED
+    if expires_at is not None and expires_at <= now:
+        return MessageStatus.EXPIRED
+    return MessageStatus.SENT
+
+
+_TO_ADDRESSES = (
+    select(_deliveries.c.message_id, _users.c.email)
+    .join(_users, _users.c.id == _deliveries.c.recipient_id)
+    .where(_deliveries.c.message_id.in_(bindparam("message_ids", expanding=True)))
+    .order_by(_deliveries.c.message_id, _deliveries.c.position)
+)
 
 
 def to_summaries(message_ids):
     """The `To` column for a page of messages, in one plain query (no delivery objects)."""
     addresses = {message_id: [] for message_id in message_ids}
     if message_ids:
-        rows = db.session.execute(
-            select(Delivery.message_id, User.email).join(User, User.id == Delivery.recipient_id)
-            .where(Delivery.message_id.in_(message_ids))
-            .order_by(Delivery.message_id, Delivery.position))
-        for message_id, email in rows:
+        for message_id, email in db.session.execute(_TO_ADDRESSES,
+                                                    {"message_ids": message_ids}):
             addresses[message_id].append(email)
     return {message_id: summarise_recipients(emails) for message_id, emails in addresses.items()}
