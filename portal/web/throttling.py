@@ -26,9 +26,33 @@ from ..core.addresses import normalise_email
 from ..identity.sign_in_addresses import is_known_sign_in_address
 from .request_info import current_request_info
 
+
+class _Limiter(Limiter):
+    """Flask-Limiter, minus its check before every request when there is nothing for
+    it to check.
+
+    Every limit here decorates its view, and the decorator checks it when the view
+    runs. The check Flask-Limiter adds before every request applies only
+    application-wide, default, meta and blueprint limits, which the portal has none
+    of: it would resolve an empty list of limits for every page. Should one be
+    configured, the check runs as before.
+    """
+
+    def _check_request_limit(self, callable_name=None, in_middleware=True):
+        if in_middleware and not self._limits_beyond_views():
+            return None
+        return super()._check_request_limit(callable_name=callable_name,
+                                            in_middleware=in_middleware)
+
+    def _limits_beyond_views(self):
+        manager = self.limit_manager
+        return bool(manager._application_limits or manager._default_limits
+                    or manager._blueprint_limits or self._meta_limits)
+
+
 # Keyed by the client address that evidence and audit entries record, so the
 # throttle and the trusted-proxy setting agree on who the client is.
-limiter = Limiter(key_func=lambda: current_request_info().ip or "unknown")
+limiter = _Limiter(key_func=lambda: current_request_info().ip or "unknown")
 
 
 def _configured(name):
