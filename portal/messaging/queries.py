@@ -6,10 +6,11 @@ on PostgreSQL and SQLite alike at any size (benchmarks/reader_scale.py shows
 the plans on a million messages).
 """
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Row, bindparam, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..core.permissions import PERMISSION_NAMES
 from ..extensions import db
@@ -17,83 +18,164 @@ from ..models import (
     AccessEvidence,
     Delivery,
     EvidenceKind,
+    RecallSource,
     RecipientKind,
     RecipientStatus,
     SecureMessage,
     User,
     utcnow,
 )
-
-
-def _with_people(query):
-    return query.options(
-        joinedload(SecureMessage.sender),
-        selectinload(SecureMessage.deliveries).joinedload(Delivery.recipient),
-    )
+from ..models.message import summarise_recipients
+from ..models.types import UTCDateTime
 
 
 class _ListPage(Pagination):
     """Flask-SQLAlchemy's page of a list, from `items(limit, offset)` and `total`, a
-    plain count over the table the list filters. (`db.paginate` counts by wrapping
-    the whole list query, joins and columns, in a subquery.)"""
+    plain count over the table the list filters, run with `params`. (`db.paginate`
+    counts by wrapping the whole list query, joins and columns, in a subquery.)"""
 
     def _query_items(self):
         return self._query_args["items"](self.per_page, self._query_offset)
 
     def _query_count(self):
-        return db.session.scalar(self._query_args["total"])
+        return _execute(self._query_args["total"], self._query_args["params"]).scalar()
+
+
+# The lists print columns: they read columns (no objects), with statements built
+# once, as every Inbox and Sent page runs them.
+_DELIVERIES, _MESSAGES, _USERS = (Delivery.__table__, SecureMessage.__table__,
+                                  User.__table__)
+_D, _M, _U = _DELIVERIES.c, _MESSAGES.c, _USERS.c
+_PAGE = {"limit": bindparam("limit"), "offset": bindparam("offset")}
+
+
+def _execute(statement, params):
+    """A statement built once, on the session's connection: no objects to load, so
+    none of the ORM's per-statement work."""
+    return db.session.connection().execute(statement, params)
+
+
+@dataclass(slots=True, eq=False)
+class SentRow:
+    """A row of Sent: a message as its sender's list prints it."""
+    id: int
+    subject: str
+    sent_at: datetime
+    expires_at: datetime | None
+    recalled_at: datetime | None
+    to_summary: str = ""
+
+    def status_at(self, now):
+        return SecureMessage.status_at(self, now)  # the message's rule, on these columns
+
+    @property
+    def status(self):
+        return self.status_at(utcnow())
+
+
+SENT_PAGE = (
+    select(_M.id, _M.subject, _M.sent_at, _M.expires_at, _M.recalled_at)
+    .where(_M.sender_id == bindparam("sender_id"))
+    .order_by(_M.sent_at.desc(), _M.id.desc()).limit(_PAGE["limit"]).offset(_PAGE["offset"])
+)
+SENT_TOTAL = (select(func.count()).select_from(_MESSAGES)
+              .where(_M.sender_id == bindparam("sender_id")))
+# Everyone a page of messages went to, To then Cc as the sender listed them.
+RECIPIENTS_OF = (
+    select(_D.message_id, _U.email)
+    .select_from(_DELIVERIES.join(_USERS, _U.id == _D.recipient_id))
+    .where(_D.message_id.in_(bindparam("message_ids", expanding=True)))
+    .order_by(_D.message_id, _D.position)
+)
 
 
 def messages_sent_by(sender, page, per_page):
     """The sender's messages, newest first, read in order from
-    ix_secure_messages_sender_sent_at_id."""
-    mine = SecureMessage.sender_id == sender.id
-    query = _with_people(
-        select(SecureMessage).where(mine)
-        .order_by(SecureMessage.sent_at.desc(), SecureMessage.id.desc())
-    )
-    return _ListPage(
-        items=lambda limit, offset: db.session.scalars(
-            query.limit(limit).offset(offset)).unique().all(),
-        total=select(func.count()).select_from(SecureMessage).where(mine),
-        page=page, per_page=per_page, error_out=False)
+    ix_secure_messages_sender_sent_at_id; each with its To summary."""
+
+    def items(limit, offset):
+        rows = [SentRow(*row) for row in _execute(
+            SENT_PAGE, {"sender_id": sender.id, "limit": limit, "offset": offset})]
+        if rows:
+            addresses = {row.id: [] for row in rows}
+            for message_id, email in _execute(
+                    RECIPIENTS_OF, {"message_ids": list(addresses)}):
+                addresses[message_id].append(email)
+            for row in rows:
+                row.to_summary = summarise_recipients(addresses[row.id])
+        return rows
+
+    return _ListPage(items=items, total=SENT_TOTAL, params={"sender_id": sender.id},
+                     page=page, per_page=per_page, error_out=False)
+
+
+@dataclass(slots=True, eq=False)
+class InboxRow:
+    """A row of the Inbox: a delivery and what the list prints of its message."""
+    id: int  # the delivery's
+    recipient_status: RecipientStatus
+    subject: str
+    sent_at: datetime
+    expires_at: datetime | None
+    recalled_at: datetime | None
+    recall_source: RecallSource | None
+    recall_reason: str | None
+    sender_email: str
+
+    def status_at(self, now):
+        return SecureMessage.status_at(self, now)  # the message's rule, on these columns
+
+    @property
+    def is_read(self):
+        return self.recipient_status is RecipientStatus.READ
+
+
+# The recipient's deliveries with their messages' sent_at first, as a fence
+# (MATERIALIZED): read from the recipient's index entries, sorted, and only the
+# page's rows then read with their columns. Without it, PostgreSQL may choose to walk
+# every message newest first looking for the recipient's, as soon as its estimate of
+# their number tips over (a million messages: seconds, not milliseconds).
+_DATED = (select(_D.id, _M.sent_at)
+          .select_from(_DELIVERIES.join(_MESSAGES, _M.id == _D.message_id))
+          .where(_D.recipient_id == bindparam("recipient_id"))
+          .cte("recipient_deliveries").prefix_with("MATERIALIZED"))
+INBOX_PAGE = (
+    select(_D.id, _D.recipient_status, _M.subject, _M.sent_at, _M.expires_at, _M.recalled_at,
+           _M.recall_source, _M.recall_reason, _U.email)
+    .select_from(_DELIVERIES.join(_MESSAGES, _M.id == _D.message_id)
+                 .join(_USERS, _U.id == _M.sender_id))
+    .where(_D.id.in_(
+        select(_DATED.c.id).order_by(_DATED.c.sent_at.desc(), _DATED.c.id.desc())
+        .limit(_PAGE["limit"]).offset(_PAGE["offset"])))
+    .order_by(_M.sent_at.desc(), _D.id.desc())
+)
+# Every delivery has its message (a required foreign key): no join to count them.
+INBOX_TOTAL = (select(func.count()).select_from(_DELIVERIES)
+               .where(_D.recipient_id == bindparam("recipient_id")))
 
 
 def inbox_of(recipient, page, per_page):
-    """The recipient's deliveries, newest message first."""
-    mine = Delivery.recipient_id == recipient.id
-    newest_first = (SecureMessage.sent_at.desc(), Delivery.id.desc())
+    """The recipient's deliveries, newest message first, as InboxRows."""
 
     def items(limit, offset):
-        # The recipient's deliveries with their messages' sent_at first, as a fence
-        # (MATERIALIZED): read from the recipient's index entries, sorted, and only the
-        # page's rows loaded whole. Without it, PostgreSQL may choose to walk every
-        # message newest first looking for the recipient's, as soon as its estimate of
-        # their number tips over (a million messages: seconds, not milliseconds).
-        dated = (select(Delivery.id, SecureMessage.sent_at).join(Delivery.message).where(mine)
-                 .cte("recipient_deliveries").prefix_with("MATERIALIZED"))
-        page_ids = (select(dated.c.id).order_by(dated.c.sent_at.desc(), dated.c.id.desc())
-                    .limit(limit).offset(offset))
-        return db.session.scalars(
-            select(Delivery).join(Delivery.message).where(Delivery.id.in_(page_ids))
-            .options(contains_eager(Delivery.message).joinedload(SecureMessage.sender))
-            .order_by(*newest_first)).unique().all()
+        return [InboxRow(*row) for row in _execute(
+            INBOX_PAGE, {"recipient_id": recipient.id, "limit": limit, "offset": offset})]
 
-    # Every delivery has its message (a required foreign key): no join to count them.
-    return _ListPage(items=items, total=select(func.count()).select_from(Delivery).where(mine),
+    return _ListPage(items=items, total=INBOX_TOTAL, params={"recipient_id": recipient.id},
                      page=page, per_page=per_page, error_out=False)
+
+
+UNREAD = (
+    select(func.count()).select_from(_DELIVERIES.join(_MESSAGES, _M.id == _D.message_id))
+    .where(_D.recipient_id == bindparam("recipient_id"),
+           _D.recipient_status == RecipientStatus.SENT, _M.recalled_at.is_(None),
+           or_(_M.expires_at.is_(None), _M.expires_at > bindparam("now", type_=UTCDateTime)))
+)
 
 
 def unread_count(recipient, now=None):
     """Unread messages the recipient can still open (recalled and expired ones are greyed)."""
-    now = now or utcnow()
-    return db.session.scalar(
-        select(func.count()).select_from(Delivery).join(Delivery.message)
-        .where(Delivery.recipient_id == recipient.id,
-               Delivery.recipient_status == RecipientStatus.SENT,
-               SecureMessage.recalled_at.is_(None),
-               or_(SecureMessage.expires_at.is_(None), SecureMessage.expires_at > now))
-    )
+    return _execute(UNREAD, {"recipient_id": recipient.id, "now": now or utcnow()}).scalar()
 
 
 def delivery_of(recipient, delivery_id):

@@ -4,13 +4,19 @@ from flask_login import current_user
 from ..core.pagination import page_number
 from ..messaging.link_scanners import is_prefetch, looks_automated
 from ..messaging.queries import delivery_of, inbox_of, unread_count
-from ..messaging.reading import open_message, open_message_from_link, record_link_opened
+from ..messaging.reading import (
+    open_message,
+    open_message_from_link,
+    reading_of,
+    recipient_of,
+    record_link_opened,
+)
 from ..messaging.responding import ResponseRefused, check_permitted, respond
 from ..messaging.sending import DraftError
 from ..models import ViewChannel, utcnow
 from ..settings import current_settings
 from ..web.htmx import page_or_block
-from ..web.links import LinkNotValid, delivery_named_by
+from ..web.links import LinkNotValid, reading_named_by
 from ..web.request_info import current_request_info
 from ..web.throttling import link_opens_per_ip
 from ..web.urls import row_url
@@ -40,12 +46,12 @@ def inbox():
 @bp.get("/inbox/<int:delivery_id>")
 def inbox_message(delivery_id):
     """Selecting a message in the Inbox: the reading pane, or the whole page on reload."""
-    delivery = delivery_of(current_user, delivery_id) or abort(404)
-    access = open_message(current_user, delivery, ViewChannel.INBOX,
+    reading = reading_of(current_user, delivery_id) or abort(404)
+    access = open_message(current_user, reading, ViewChannel.INBOX,
                           read_status_mode=current_settings().read_status_mode,
                           request_info=current_request_info())
     page = page_number(request.args)
-    context = _inbox_context(page, selected=delivery, access=access)
+    context = _inbox_context(page, selected=reading, access=access)
     return page_or_block(INBOX, {"reading-pane": ("reading_pane", "oob_updates")}, context,
                          fragment_context={"oob": True}, page_context=lambda: _inbox_list(page))
 
@@ -54,28 +60,28 @@ def inbox_message(delivery_id):
 @link_opens_per_ip
 def open_link(token):
     """The personal link in a notification email. Opening it is evidence, not a read."""
-    delivery = delivery_named_by(token)
+    reading = reading_named_by(token)
     info = current_request_info()
-    is_recipient = current_user.is_authenticated and current_user.id == delivery.recipient_id
+    is_recipient = current_user.is_authenticated and current_user.id == reading.recipient_id
     automated = looks_automated(method=request.method, headers=request.headers,
                                 signed_in=current_user.is_authenticated,
                                 user_agent=info.user_agent,
-                                since_sent=utcnow() - delivery.message.sent_at)
+                                since_sent=utcnow() - reading.sent_at)
     fetched_ahead = request.method == "HEAD" or is_prefetch(request.headers)
     if is_recipient and not fetched_ahead:
-        access = open_message_from_link(current_user, delivery,
+        access = open_message_from_link(current_user, reading,
                                         read_status_mode=current_settings().read_status_mode,
                                         request_info=info, suspected_scanner=automated)
-        return render_template("recipient/viewer.html", access=access, delivery=delivery,
+        return render_template("recipient/viewer.html", access=access,
                                now=utcnow()), 200 if access.shown else 410
     details = {"signed_in_as_another_account": True} if (
         current_user.is_authenticated and not is_recipient) else {}
-    record_link_opened(delivery, signed_in=is_recipient, request_info=info,
+    record_link_opened(reading, signed_in=is_recipient, request_info=info,
                        suspected_scanner=automated, details=details)
     if fetched_ahead:
         return "", 204  # a fetch ahead of time never shows the message
     if not current_user.is_authenticated:
-        if not delivery.recipient.is_registered:
+        if not recipient_of(reading).is_registered:
             return redirect(url_for("auth.register", token=token))
         return redirect(url_for("auth.sign_in_page", next=request.path))
     raise LinkNotValid()  # someone else's link

@@ -2,7 +2,7 @@
 a token naming no delivery, or someone else's, into the "link not valid" page."""
 from werkzeug.exceptions import NotFound
 
-from ..messaging.reading import delivery_for_link
+from ..messaging.reading import delivery_for_link, reading_for_link
 
 
 class LinkNotValid(NotFound):
@@ -16,3 +16,11 @@ def delivery_named_by(token):
     if delivery is None:
         raise LinkNotValid()
     return delivery
+
+
+def reading_named_by(token):
+    """The delivery a link token names, as its recipient's Reading, or LinkNotValid."""
+    reading = reading_for_link(token)
+    if reading is None:
+        raise LinkNotValid()
+    return reading
