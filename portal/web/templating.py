@@ -3,6 +3,7 @@ from datetime import UTC
 
 from flask import g, has_request_context
 from flask_login import current_user
+from jinja2 import pass_context
 
 from ..core import times
 from ..core.permissions import RECIPIENT_PERMISSIONS
@@ -19,13 +20,18 @@ def viewer_zone():
     return g.viewer_zone
 
 
-def format_datetime(value, zone=None):
+# The filters read the viewer's zone from the template's context (put there once per
+# render): a list prints dozens of times, and looking the zone up through the request
+# globals each time cost more than formatting them.
+@pass_context
+def format_datetime(context, value, zone=None):
     """`27 Nov 2026 19:31 UTC`, in the viewer's zone unless one is given."""
-    return times.format_datetime(value, zone or viewer_zone())
+    return times.format_datetime(value, zone or context.get("viewer_zone") or viewer_zone())
 
 
-def format_date(value, zone=None):
-    return times.format_date(value, zone or viewer_zone())
+@pass_context
+def format_date(context, value, zone=None):
+    return times.format_date(value, zone or context.get("viewer_zone") or viewer_zone())
 
 
 def register(app):
@@ -42,4 +48,5 @@ def register(app):
             "Audience": Audience,
             "AdminRole": AdminRole,
             "RECIPIENT_PERMISSIONS": RECIPIENT_PERMISSIONS,
+            "viewer_zone": viewer_zone(),
         }
