@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..messaging.evidence_summary import CHANNEL_LABELS, summarise_details
-from ..messaging.queries import message_details, portal_logons
+from ..messaging.queries import message_details
 from ..messaging.recall import REASON_MAX, RecallRefused, admin_recall
 from ..messaging.search import RANGES, STATUSES, SearchCriteria, search_messages
 from ..models import AdminRole, Edition, SecureMessage, utcnow
@@ -66,14 +66,12 @@ def secure_messaging():
 
 @bp.get("/secure-messaging/messages/<int:message_id>")
 def message_details_panel(message_id):
-    message = message_details(message_id) or abort(404)
     now = utcnow()
-    logons = portal_logons(message.recipient_ids, message.message.sent_at,
-                           message.message.recalled_at or now)
+    message = message_details(message_id, now) or abort(404)
     tab = "status" if request.args.get("tab") == "status" else "message"
     details = {"message": message.message, "status": message.status_at(now), "to": message.to,
                "cc": message.cc, "permissions": message.recipient_permissions,
-               "recipients": summarise_details(message, logons)}
+               "recipients": summarise_details(message, message.logons)}
     criteria = SearchCriteria.from_args(request.args)
     # The panel alone never shows the results, nor the recall offer: only the whole page.
     return _respond(criteria, _search_context(criteria, details, tab, now=now),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Row, bindparam, func, or_, select
+from sqlalchemy import Integer, Row, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..core.permissions import PERMISSION_NAMES
@@ -200,62 +200,73 @@ def message_sent_by(sender, message_id):
 
 
 # Message Details reads columns, never whole objects: the panel prints a few of each
-# row. Every statement is built once (module level), on the tables rather than the
-# mapped classes (the ORM's per-statement work halves a small query's cost), and
-# takes its values as parameters.
+# row. Two statements, built once (module level), on the tables rather than the
+# mapped classes (the ORM's per-statement work costs more than these few rows), with
+# their values as parameters: the message with its deliveries, then their evidence
+# with the recipients' portal sign-ins.
 _messages, _deliveries, _evidence = (SecureMessage.__table__, Delivery.__table__,
                                      AccessEvidence.__table__)
 _sender, _recalled_by, _recipient = (User.__table__.alias("sender"),
                                      User.__table__.alias("recalled_by"),
                                      User.__table__.alias("recipient"))
+_DELIVERY_COLUMNS = ("id", "recipient_id", "kind", "recipient_status", "first_read_at",
+                     "first_read_channel")
 DETAILS_MESSAGE = (
     select(*(_messages.c[name] for name in (
                "id", "subject", "sent_at", "expires_at", "recalled_at", "recall_source",
                "recall_reason", *PERMISSION_NAMES)),
-           _sender.c.email.label("sender_email"), _recalled_by.c.email.label("recalled_by_email"))
+           _sender.c.email.label("sender_email"), _recalled_by.c.email.label("recalled_by_email"),
+           *(_deliveries.c[name].label(f"delivery_{name}") for name in _DELIVERY_COLUMNS),
+           _recipient.c.email.label("delivery_recipient_email"))
     .join(_sender, _sender.c.id == _messages.c.sender_id)
     .outerjoin(_recalled_by, _recalled_by.c.id == _messages.c.recalled_by_id)
+    .outerjoin(_deliveries, _deliveries.c.message_id == _messages.c.id)
+    .outerjoin(_recipient, _recipient.c.id == _deliveries.c.recipient_id)
     .where(_messages.c.id == bindparam("message_id"))
-)
-DETAILS_DELIVERIES = (
-    select(_deliveries.c.id, _deliveries.c.recipient_id, _deliveries.c.kind,
-           _deliveries.c.recipient_status, _deliveries.c.first_read_at,
-           _deliveries.c.first_read_channel, _recipient.c.email.label("recipient_email"))
-    .join(_recipient, _recipient.c.id == _deliveries.c.recipient_id)
-    .where(_deliveries.c.message_id == bindparam("message_id"))
     .order_by(_deliveries.c.position)
 )
-DETAILS_EVIDENCE = (
-    select(_evidence.c.id, _evidence.c.delivery_id, _evidence.c.kind, _evidence.c.occurred_at,
-           _evidence.c.channel, _evidence.c.signed_in, _evidence.c.ip,
-           _evidence.c.suspected_scanner, _evidence.c.details)
+_EVIDENCE_COLUMNS = tuple(_evidence.c[name] for name in (
+    "id", "delivery_id", "user_id", "kind", "occurred_at", "channel", "signed_in", "ip",
+    "suspected_scanner", "details"))
+_OF_THE_MESSAGE = _deliveries.c.message_id == bindparam("message_id")
+# `logon` 0: the deliveries' evidence; 1: the recipients' portal sign-ins in the window
+# (a sign-in through one of these deliveries' links is in both).
+DETAILS_EVIDENCE = union_all(
+    select(literal_column("0", Integer).label("logon"), *_EVIDENCE_COLUMNS)
     .where(_evidence.c.delivery_id.in_(
-        select(_deliveries.c.id).where(_deliveries.c.message_id == bindparam("message_id"))
-        .scalar_subquery()))
-    .order_by(_evidence.c.occurred_at, _evidence.c.id)
-)
-PORTAL_LOGONS = (
-    select(_evidence.c.user_id, _evidence.c.occurred_at)
-    .where(_evidence.c.user_id.in_(bindparam("user_ids", expanding=True)),
+        select(_deliveries.c.id).where(_OF_THE_MESSAGE).scalar_subquery())),
+    select(literal_column("1", Integer), *_EVIDENCE_COLUMNS)
+    .where(_evidence.c.user_id.in_(
+               select(_deliveries.c.recipient_id).where(_OF_THE_MESSAGE).scalar_subquery()),
            _evidence.c.kind == EvidenceKind.PORTAL_LOGON,
            _evidence.c.occurred_at >= bindparam("since"),
-           _evidence.c.occurred_at <= bindparam("until"))
-    .order_by(_evidence.c.occurred_at.desc())
-)
+           _evidence.c.occurred_at <= bindparam("until")),
+).order_by(literal_column("logon"), literal_column("occurred_at"), literal_column("id"))
+LOGONS_PER_RECIPIENT = 5
+
+
+@dataclass(slots=True)
+class DetailsDelivery:
+    """A delivery as Message Details shows it."""
+    id: int
+    recipient_id: int
+    kind: RecipientKind
+    recipient_status: RecipientStatus
+    first_read_at: datetime | None
+    first_read_channel: object
+    recipient_email: str
 
 
 @dataclass
 class MessageDetails:
     """What Message Details shows of a message: its row (subject, times, permissions,
-    sender_email, recalled_by_email), its deliveries in the sender's order (with
-    recipient_email) and their evidence, oldest first (rows, not objects)."""
+    sender_email, recalled_by_email), its deliveries in the sender's order, their
+    evidence oldest first, and per recipient their latest portal sign-ins since the
+    message was sent (until its recall), newest first (rows, not objects)."""
     message: Row
     deliveries: list
     evidence: list
-
-    @property
-    def recipient_ids(self):
-        return [d.recipient_id for d in self.deliveries]
+    logons: dict
 
     def status_at(self, now):
         return SecureMessage.status_at(self.message, now)
@@ -273,26 +284,24 @@ class MessageDetails:
         return [d.recipient_email for d in self.deliveries if d.kind is RecipientKind.CC]
 
 
-def message_details(message_id):
+def message_details(message_id, now):
     """Everything Message Details shows of a message (never its body), or None."""
-    params = {"message_id": message_id}
-    message = db.session.execute(DETAILS_MESSAGE, params).first()
-    if message is None:
+    rows = db.session.execute(DETAILS_MESSAGE, {"message_id": message_id}).all()
+    if not rows:
         return None
-    return MessageDetails(message=message,
-                          deliveries=db.session.execute(DETAILS_DELIVERIES, params).all(),
-                          evidence=db.session.execute(DETAILS_EVIDENCE, params).all())
-
-
-def portal_logons(user_ids, since, until, per_user=5):
-    """Recent portal sign-ins of these recipients within a window, newest first: per
-    user, rows with `occurred_at`."""
-    if not user_ids:
-        return {}
-    rows = db.session.execute(PORTAL_LOGONS, {"user_ids": list(user_ids), "since": since,
-                                              "until": until})
-    logons = {user_id: [] for user_id in user_ids}
-    for row in rows:
-        if len(logons[row.user_id]) < per_user:
+    message = rows[0]
+    deliveries = [DetailsDelivery(*row[-len(_DELIVERY_COLUMNS) - 1:]) for row in rows
+                  if row.delivery_id is not None]
+    logons = {delivery.recipient_id: [] for delivery in deliveries}
+    evidence = []
+    for row in db.session.execute(DETAILS_EVIDENCE, {
+            "message_id": message_id, "since": message.sent_at,
+            "until": message.recalled_at or now}):
+        if not row.logon:
+            evidence.append(row)
+        else:
             logons[row.user_id].append(row)
-    return logons
+    for user_id, rows_ in logons.items():
+        logons[user_id] = rows_[::-1][:LOGONS_PER_RECIPIENT]  # newest first
+    return MessageDetails(message=message, deliveries=deliveries, evidence=evidence,
+                          logons=logons)
