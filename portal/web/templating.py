@@ -1,7 +1,7 @@
 """What every template can use."""
 from datetime import UTC
 
-from flask import g, has_request_context
+from flask import g, has_request_context, request, url_for
 from flask_login import current_user
 from jinja2 import pass_context
 
@@ -34,19 +34,36 @@ def format_date(context, value, zone=None):
     return times.format_date(value, zone or context.get("viewer_zone") or viewer_zone())
 
 
+_fixed_urls = {}
+
+
+def fixed_url(endpoint, **values):
+    """`url_for` for a link that is the same on every page (navigation, static files,
+    forms without arguments), built once per process for each script root: a page
+    prints a dozen of them, and url_for costs more than the rest of the header."""
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = _fixed_urls.get(key)
+    if url is None:
+        url = _fixed_urls[key] = url_for(endpoint, **values)
+    return url
+
+
 def register(app):
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(times.iso_utc, "iso_utc")
     app.add_template_filter(times.zone_for, "zone")
 
+    # Constants and helpers: globals, not a context processor run at every render.
+    app.jinja_env.globals.update(
+        HTMX_URL=htmx.HTMX_URL,
+        HTMX_INTEGRITY=htmx.HTMX_INTEGRITY,
+        Audience=Audience,
+        AdminRole=AdminRole,
+        RECIPIENT_PERMISSIONS=RECIPIENT_PERMISSIONS,
+        fixed_url=fixed_url,
+    )
+
     @app.context_processor
     def portal_globals():
-        return {
-            "HTMX_URL": htmx.HTMX_URL,
-            "HTMX_INTEGRITY": htmx.HTMX_INTEGRITY,
-            "Audience": Audience,
-            "AdminRole": AdminRole,
-            "RECIPIENT_PERMISSIONS": RECIPIENT_PERMISSIONS,
-            "viewer_zone": viewer_zone(),
-        }
+        return {"viewer_zone": viewer_zone()}
