@@ -102,9 +102,10 @@ def enforce_access_policy():
         abort(403)
     if rule.is_public:
         return None
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # the proxy resolved once, not per check
+    if not user.is_authenticated:
         return login_manager.unauthorized()
-    if not rule.allows(current_user):
+    if not rule.allows(user):
         # Only a refused action is audited: a GET is what a link from anyone can make
         # a signed-in person's browser send, so it must not write in their name.
         if rule.refusal_audit and request.method not in SAFE_METHODS:

@@ -73,7 +73,7 @@ def route():
 def _finish(response):
     response.headers[REQUEST_ID_HEADER] = request_id()
     started = g.get("request_started_at")
-    user = current_user if request.endpoint != "static" else None
+    user = current_user._get_current_object() if request.endpoint != "static" else None
     log.info(json.dumps({
         "request_id": request_id(),
         "method": request.method,
