@@ -144,7 +144,8 @@ class SearchRow:
     sender_email: str
     sent_at: datetime
     expires_at: datetime | None
-    status: MessageStatus
+    status: str  # a MessageStatus value
+    to: str  # one address, or `first@domain and N other(s)`
 
 
 @dataclass
@@ -153,8 +154,6 @@ class SearchPage:
     total: int
     page: int
     per_page: int
-    # message id -> the `To` column: one address, or `first@domain and N other(s)`
-    to_summaries: dict = field(default_factory=dict)
 
     @property
     def pages(self):
@@ -169,31 +168,52 @@ _NEWEST_FIRST = (_messages.c.sent_at.desc(), _messages.c.id.desc())
 _OLDEST_FIRST = (_messages.c.sent_at.asc(), _messages.c.id.asc())
 
 
+# The page as it opens (a time range alone, the common case) runs statements built
+# once; a search with other criteria builds its own.
+_SINCE = _messages.c.sent_at >= bindparam("since")
+_COUNT_SINCE = _COUNT.where(_SINCE)
+_ROWS_SINCE = {oldest_first: _ROWS.where(_SINCE)
+               .order_by(*(_OLDEST_FIRST if oldest_first else _NEWEST_FIRST))
+               .limit(bindparam("limit")).offset(bindparam("offset"))
+               for oldest_first in (False, True)}
+
+
 def search_messages(criteria, zone_name, per_page, now=None):
     now = now or utcnow()
-    conditions = search_conditions(criteria, zone_name, now)
-    total = db.session.execute(_COUNT.where(*conditions)).scalar()
+    range_only = criteria.range != "custom" and not (
+        criteria.sender or criteria.recipient or criteria.subject or criteria.status)
+    if range_only:
+        params = {"since": criteria.window(zone_name, now)[0]}
+        total = db.session.execute(_COUNT_SINCE, params).scalar()
+    else:
+        conditions = search_conditions(criteria, zone_name, now)
+        total = db.session.execute(_COUNT.where(*conditions)).scalar()
     # A page past the last shows the last one rather than claiming nothing matched.
     criteria.page = min(criteria.page, max((total + per_page - 1) // per_page, 1))
-    rows = db.session.execute(
-        _ROWS.where(*conditions).order_by(*(_OLDEST_FIRST if criteria.oldest_first
-                                            else _NEWEST_FIRST))
-        .limit(per_page).offset((criteria.page - 1) * per_page))
+    offset = (criteria.page - 1) * per_page
+    if range_only:
+        rows = db.session.execute(_ROWS_SINCE[criteria.oldest_first],
+                                  {**params, "limit": per_page, "offset": offset}).all()
+    else:
+        rows = db.session.execute(
+            _ROWS.where(*conditions).order_by(*(_OLDEST_FIRST if criteria.oldest_first
+                                                else _NEWEST_FIRST))
+            .limit(per_page).offset(offset)).all()
+    to = to_summaries([row.id for row in rows])
     items = [SearchRow(id=id_, subject=subject, sender_email=sender_email, sent_at=sent_at,
-                       expires_at=expires_at,
-                       status=_status(recalled_at, expires_at, now))
+                       expires_at=expires_at, status=_status(recalled_at, expires_at, now),
+                       to=to[id_])
              for id_, subject, sender_email, sent_at, expires_at, recalled_at in rows]
-    return SearchPage(items=items, total=total, page=criteria.page, per_page=per_page,
-                      to_summaries=to_summaries([m.id for m in items]))
+    return SearchPage(items=items, total=total, page=criteria.page, per_page=per_page)
 
 
 def _status(recalled_at, expires_at, now):
     # As SecureMessage.status_at.
     if recalled_at is not None:
-        return MessageStatus.RECALLED
+        return MessageStatus.RECALLED.value
     if expires_at is not None and expires_at <= now:
-        return MessageStatus.EXPIRED
-    return MessageStatus.SENT
+        return MessageStatus.EXPIRED.value
+    return MessageStatus.SENT.value
 
 
 _TO_ADDRESSES = (
