@@ -286,7 +286,9 @@ class MessageDetails:
 
 def message_details(message_id, now):
     """Everything Message Details shows of a message (never its body), or None."""
-    rows = db.session.execute(DETAILS_MESSAGE, {"message_id": message_id}).all()
+    # On the session's connection: these statements need nothing of the ORM's.
+    connection = db.session.connection()
+    rows = connection.execute(DETAILS_MESSAGE, {"message_id": message_id}).all()
     if not rows:
         return None
     message = rows[0]
@@ -294,7 +296,7 @@ def message_details(message_id, now):
                   if row.delivery_id is not None]
     logons = {delivery.recipient_id: [] for delivery in deliveries}
     evidence = []
-    for row in db.session.execute(DETAILS_EVIDENCE, {
+    for row in connection.execute(DETAILS_EVIDENCE, {
             "message_id": message_id, "since": message.sent_at,
             "until": message.recalled_at or now}):
         if not row.logon:

@@ -184,18 +184,18 @@ def search_messages(criteria, zone_name, per_page, now=None):
         criteria.sender or criteria.recipient or criteria.subject or criteria.status)
     if range_only:
         params = {"since": criteria.window(zone_name, now)[0]}
-        total = db.session.execute(_COUNT_SINCE, params).scalar()
+        total = db.session.connection().execute(_COUNT_SINCE, params).scalar()
     else:
         conditions = search_conditions(criteria, zone_name, now)
-        total = db.session.execute(_COUNT.where(*conditions)).scalar()
+        total = db.session.connection().execute(_COUNT.where(*conditions)).scalar()
     # A page past the last shows the last one rather than claiming nothing matched.
     criteria.page = min(criteria.page, max((total + per_page - 1) // per_page, 1))
     offset = (criteria.page - 1) * per_page
     if range_only:
-        rows = db.session.execute(_ROWS_SINCE[criteria.oldest_first],
+        rows = db.session.connection().execute(_ROWS_SINCE[criteria.oldest_first],
                                   {**params, "limit": per_page, "offset": offset}).all()
     else:
-        rows = db.session.execute(
+        rows = db.session.connection().execute(
             _ROWS.where(*conditions).order_by(*(_OLDEST_FIRST if criteria.oldest_first
                                                 else _NEWEST_FIRST))
             .limit(per_page).offset(offset)).all()
@@ -228,7 +228,7 @@ def to_summaries(message_ids):
     """The `To` column for a page of messages, in one plain query (no delivery objects)."""
     addresses = {message_id: [] for message_id in message_ids}
     if message_ids:
-        for message_id, email in db.session.execute(_TO_ADDRESSES,
-                                                    {"message_ids": message_ids}):
+        for message_id, email in db.session.connection().execute(
+                _TO_ADDRESSES, {"message_ids": message_ids}):
             addresses[message_id].append(email)
     return {message_id: summarise_recipients(emails) for message_id, emails in addresses.items()}
