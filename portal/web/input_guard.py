@@ -10,7 +10,10 @@ def refuse_nul_characters():
     name is refused too: werkzeug reads a multipart part whose name it cannot
     unquote (`name="\\"`) as a field named None, which no form has.
     """
-    for values in (request.args, request.form):
+    # request.form is empty unless the body is a form: don't pay for reading it then.
+    carries_form = request.mimetype in ("application/x-www-form-urlencoded",
+                                        "multipart/form-data")
+    for values in (request.args, request.form) if carries_form else (request.args,):
         for key, value in values.items(multi=True):
             if not isinstance(key, str) or "\x00" in key or "\x00" in value:
                 abort(400)
