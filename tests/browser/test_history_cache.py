@@ -81,6 +81,10 @@ def record_requests(page):
     return paths
 
 
+def asked_for(delivery_id):
+    return lambda request: urlparse(request.url).path == f"/inbox/{delivery_id}"
+
+
 def open_in_pane(page, delivery_id, body):
     page.locator(f"#inbox-row-{delivery_id} a").click()
     expect(page.locator("#reading-pane .message-body")).to_have_text(body)
@@ -101,7 +105,9 @@ def test_back_forward_and_reload_after_a_recall_ask_the_server(page, live_server
     recall(live_server, x_id)
     requests = record_requests(page)
     refused_before = refusals(live_server, x_delivery)
-    page.go_back()
+    with page.expect_request(asked_for(x_delivery)):  # the server, not a snapshot
+        page.go_back()
+    page.wait_for_load_state()
     expect(page).to_have_url(f"{base}/inbox/{x_delivery}")
     pane = page.locator("#reading-pane")
     expect(pane).to_contain_text("Recalled by the sender")
@@ -112,7 +118,11 @@ def test_back_forward_and_reload_after_a_recall_ask_the_server(page, live_server
 
     recall(live_server, y_id)
     requests.clear()
-    page.go_forward()
+    # The pane still shows X's recall notice until the page comes back: wait for Y's
+    # request and its page, not for text that is already there.
+    with page.expect_request(asked_for(y_delivery)):
+        page.go_forward()
+    page.wait_for_load_state()
     expect(page).to_have_url(f"{base}/inbox/{y_delivery}")
     expect(pane).to_contain_text("Recalled by the sender")
     expect(page.get_by_text(y_body)).to_have_count(0)
@@ -120,7 +130,9 @@ def test_back_forward_and_reload_after_a_recall_ask_the_server(page, live_server
     expect_no_body_stored(page, x_body, y_body)
 
     requests.clear()
-    page.reload()
+    with page.expect_request(asked_for(y_delivery)):
+        page.reload()
+    page.wait_for_load_state()
     expect(pane).to_contain_text("Recalled by the sender")
     expect(page.get_by_text(y_body)).to_have_count(0)
     assert f"/inbox/{y_delivery}" in requests
