@@ -5,15 +5,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.support.databases import running_in_ci
 from tests.support.ports import free_port
+
+from .servers import wait_until_answering
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -57,6 +56,8 @@ def require(program, package):
 
 
 class Nginx:
+    name = "nginx"
+
     def __init__(self):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -75,20 +76,7 @@ class Nginx:
                 [NGINX, "-p", str(self.base), "-c", str(self.base / "nginx.conf"),
                  "-g", "daemon off;"], stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nginx exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/sign-in", timeout=5) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"nginx did not answer in {timeout} s:\n{self.log()}")
-            time.sleep(0.1)
+        return wait_until_answering(self, timeout, pause=0.1)
 
     def log(self):
         return "\n".join(path.read_text(errors="replace")

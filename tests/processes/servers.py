@@ -63,6 +63,26 @@ def server_environment(config_name, database_url, port, **extra):
     return env
 
 
+def wait_until_answering(server, timeout, pause):
+    """Poll `server.url`/sign-in until it answers 200; a process that exits or never
+    answers stops the server and raises with its log."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n"
+                               f"{server.log()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/sign-in", timeout=5) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"{server.name} did not answer in {timeout} s:\n{server.log()}")
+        time.sleep(pause)
+
+
 class ServerProcess:
     def __init__(self, name, command, env, port, log_path):
         self.name = name
@@ -95,21 +115,7 @@ class ServerProcess:
             # A session of its own: stopping it reaches its workers, and nothing else.
             self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n"
-                                   f"{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/sign-in", timeout=5) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{self.name} did not answer in {timeout} s:\n{self.log()}")
-            time.sleep(0.2)
+        return wait_until_answering(self, timeout, pause=0.2)
 
     def stop(self):
         if self.process is None or self.process.poll() is not None:
