@@ -42,21 +42,6 @@ def lock_rows(model, ids):
                            .values(id=model.id).execution_options(synchronize_session=False))
 
 
-def lock_and_refresh(instance, attribute_names):
-    """Lock `instance`'s row for the rest of the transaction, then read these
-    attributes as they are committed now (another transaction may just have changed
-    them). Nothing else of the instance is read again: what it already holds stays.
-
-    PostgreSQL: one SELECT ... FOR UPDATE of those columns. SQLite: the write lock
-    (as lock_rows), then a SELECT of those columns.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.refresh(instance, attribute_names, with_for_update=True)
-    else:
-        lock_rows(type(instance), [instance.id])
-        db.session.refresh(instance, attribute_names)
-
-
 def contains_text(column, text_):
     """Case-insensitive partial match, with `%`, `_` and `\\` taken literally.
 
